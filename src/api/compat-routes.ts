@@ -1,0 +1,100 @@
+// The routes of the small Go store shoal descends from, kept so its clients keep working:
+// PUT /put (JSON body), GET /get?key= and /get/{key} (value as a JSON string),
+// DELETE /delete?key= and /delete/{key}, POST /set/{key}/{value}.
+
+import Router from '@koa/router';
+import bodyParser from 'koa-bodyparser';
+import type { Context } from 'koa';
+import type { Config } from '../config.js';
+import { ShoalError } from '../errors.js';
+import type { KvService } from '../kv/kv-service.js';
+import { formatVersion } from '../store/version.js';
+import { decodeKeyFromPath, parseConsistency, parseTtl, single, validateKey } from './params.js';
+
+const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+export function compatRoutes(kv: KvService, config: Config): Router {
+  const router = new Router();
+  // JSON escaping can grow a value up to six times (\u00XX); leave room for that and the key.
+  const jsonLimitBytes = config.maxValueBytes * 6 + config.maxKeyBytes * 6 + 1024;
+  // Old clients often send JSON without a JSON Content-Type (curl -d): parse every body as JSON.
+  const json = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: `${jsonLimitBytes}b`,
+    strict: true,
+    detectJSON: () => true,
+  });
+
+  const queryKey = (ctx: Context): string => {
+    const key = single(ctx.query, 'key');
+    if (key === undefined) throw new ShoalError('BAD_KEY', 'query parameter "key" is required');
+    return validateKey(key, config.maxKeyBytes);
+  };
+  const pathKey = (ctx: Context, route: string): string =>
+    decodeKeyFromPath(ctx.path.slice(route.length), config.maxKeyBytes);
+
+  const put = async (ctx: Context, key: string, text: string): Promise<void> => {
+    const value = Buffer.from(text, 'utf8');
+    if (value.length > config.maxValueBytes) {
+      throw new ShoalError(
+        'VALUE_TOO_LARGE',
+        `the value is ${value.length} bytes; the limit is ${config.maxValueBytes}`,
+      );
+    }
+    const version = await kv.put({
+      key,
+      value,
+      contentType: TEXT_CONTENT_TYPE,
+      ttlMs: parseTtl(ctx.query),
+      consistency: parseConsistency(ctx.query, config.writeConsistency),
+    });
+    ctx.body = { key, version: formatVersion(version) };
+  };
+  const get = async (ctx: Context, key: string): Promise<void> => {
+    const found = await kv.get(key, parseConsistency(ctx.query, config.readConsistency));
+    if (found === undefined)
+      throw new ShoalError('NOT_FOUND', `key ${JSON.stringify(key)} not found`);
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(found.value.toString('utf8'));
+  };
+  const remove = async (ctx: Context, key: string): Promise<void> => {
+    // The old store answered 200 whether or not the key existed; so does this route.
+    const version = await kv.delete(key, parseConsistency(ctx.query, config.writeConsistency));
+    ctx.body = { key, version: version === undefined ? null : formatVersion(version) };
+  };
+
+  router.put('/put', json, async (ctx) => {
+    const body = ctx.request.body as unknown;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ShoalError(
+        'BAD_BODY',
+        'the body must be a JSON object {"key": "...", "value": "..."}',
+      );
+    }
+    const { key, value } = body as Record<string, unknown>;
+    if (typeof key !== 'string') throw new ShoalError('BAD_KEY', '"key" must be a string');
+    if (typeof value !== 'string') throw new ShoalError('BAD_BODY', '"value" must be a string');
+    await put(ctx, validateKey(key, config.maxKeyBytes), value);
+  });
+
+  router.get('/get', (ctx) => get(ctx, queryKey(ctx)));
+  router.get('/get/{*key}', (ctx) => get(ctx, pathKey(ctx, '/get/')));
+  router.delete('/delete', (ctx) => remove(ctx, queryKey(ctx)));
+  router.delete('/delete/{*key}', (ctx) => remove(ctx, pathKey(ctx, '/delete/')));
+
+  // The value is the last path segment; everything before it is the key (keys may hold '/').
+  router.post('/set/{*rest}', async (ctx) => {
+    const rest = ctx.path.slice('/set/'.length);
+    const slash = rest.lastIndexOf('/');
+    if (slash <= 0) throw new ShoalError('BAD_KEY', 'use /set/{key}/{value}');
+    let value: string;
+    try {
+      value = decodeURIComponent(rest.slice(slash + 1));
+    } catch {
+      throw new ShoalError('BAD_BODY', 'the value is not valid percent-encoded UTF-8');
+    }
+    await put(ctx, decodeKeyFromPath(rest.slice(0, slash), config.maxKeyBytes), value);
+  });
+
+  return router;
+}

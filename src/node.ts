@@ -1,0 +1,108 @@
+// ShoalNode builds the parts of one node and owns its life: start -> drain -> stop.
+
+import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './api/app.js';
+import { compatRoutes } from './api/compat-routes.js';
+import { kvRoutes } from './api/kv-routes.js';
+import { opsRoutes } from './api/ops-routes.js';
+import type { Config } from './config.js';
+import { LocalKv } from './kv/local-kv.js';
+import type { Logger } from './observability/logger.js';
+import { NodeMetrics } from './observability/metrics.js';
+import { ExpirySweeper } from './store/expiry-sweeper.js';
+import { HybridLogicalClock } from './store/hlc.js';
+import { LmdbStore } from './store/lmdb-store.js';
+
+/** How long in-flight requests may take to finish once the node drains. */
+export const DRAIN_REQUESTS_MS_MAX = 5_000;
+/** Keep-alive idle timeout: shorter than common client pools' so the server closes first, cleanly. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+export class ShoalNode {
+  private draining = false;
+  private stopped: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    private readonly logger: Logger,
+    private readonly store: LmdbStore,
+    private readonly sweeper: ExpirySweeper,
+    private readonly server: Server,
+    readonly metrics: NodeMetrics,
+  ) {}
+
+  static async start(config: Config, logger: Logger): Promise<ShoalNode> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await LmdbStore.open(config.dataDir, config.partitions);
+    const metrics = new NodeMetrics(() => store.liveKeyCount());
+    const kv = new LocalKv(store, new HybridLogicalClock(config.nodeName));
+    const sweeper = new ExpirySweeper(store, (err) => logger.error({ err }, 'expiry sweep failed'));
+
+    // Routes are built before the node object exists; readiness asks the node once it does.
+    const started: { node?: ShoalNode } = {};
+    const readiness = { notReadyReasons: () => started.node?.notReadyReasons() ?? ['starting'] };
+    const app = createApp(
+      [kvRoutes(kv, config), compatRoutes(kv, config), opsRoutes(readiness, metrics.registry)],
+      metrics,
+      logger,
+    );
+    const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.callback());
+    const node = new ShoalNode(config, logger, store, sweeper, server, metrics);
+    started.node = node;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.httpPort, config.bindAddr, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    sweeper.start();
+    logger.info(
+      {
+        httpPort: node.httpPort,
+        bindAddr: config.bindAddr,
+        dataDir: config.dataDir,
+        keys: store.liveKeyCount(),
+      },
+      'shoal node started',
+    );
+    return node;
+  }
+
+  get httpPort(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.draining) reasons.push('draining');
+    if (!this.store.isOpen) reasons.push('store_closed');
+    return reasons;
+  }
+
+  /**
+   * Graceful stop: readiness fails at once, the listener stops accepting, in-flight requests get
+   * up to DRAIN_REQUESTS_MS_MAX to finish, then the store is flushed and closed.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.drainAndClose();
+    return this.stopped;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.draining = true;
+    this.logger.info('draining: not ready, finishing in-flight requests');
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = new Promise<void>((resolve) =>
+      setTimeout(resolve, DRAIN_REQUESTS_MS_MAX).unref(),
+    );
+    await Promise.race([closed, deadline]);
+    this.server.closeAllConnections();
+    await this.sweeper.stop();
+    await this.store.close();
+    this.logger.info('shoal node stopped');
+  }
+}

@@ -1,0 +1,189 @@
+// The durable store: LMDB (npm `lmdb`) in the data directory. Writes are queued into LMDB's
+// batched asynchronous transactions and resolve once flushed to disk, so an acknowledged write
+// survives a crash; reads are synchronous memory-mapped lookups.
+//
+// Three sub-databases: `records` (key -> encoded record, sorted for listing), `partitions` (the
+// partition index, see key-layout.ts) and `expiry` (due times, for the background purge).
+
+import { open, type Database, type RootDatabase } from 'lmdb';
+import {
+  decodeKey,
+  encodeKey,
+  expiryIndexKey,
+  parseExpiryIndexKey,
+  partitionIndexKey,
+  parsePartitionIndexKey,
+  partitionRange,
+  prefixEnd,
+} from './key-layout.js';
+import { partitionOf } from './partition.js';
+import { decodeRecord, encodeRecord, isLiveEncoded, isTombstoneEncoded } from './record-codec.js';
+import type { StoredRecord } from './record.js';
+import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
+
+const PRESENT = Buffer.from([1]);
+const META_PARTITIONS = 'partitions';
+
+export class PartitionCountMismatchError extends Error {
+  readonly code = 'PARTITIONS_CHANGED';
+  constructor(stored: number, configured: number) {
+    super(
+      `the data directory was created with ${stored} partitions, not ${configured}; ` +
+        'the partition count is fixed for the life of a cluster',
+    );
+  }
+}
+
+type BinaryDb = Database<Buffer, Buffer>;
+
+export class LmdbStore implements Store {
+  /** Writes handed to LMDB but not yet committed: later writes must compare against them. */
+  private readonly pending = new Map<string, StoredRecord>();
+  private liveKeys = 0;
+  private open = true;
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly records: BinaryDb,
+    private readonly byPartition: BinaryDb,
+    private readonly byExpiry: BinaryDb,
+    private readonly partitions: number,
+  ) {
+    for (const { value } of this.records.getRange({})) {
+      if (!isTombstoneEncoded(value)) this.liveKeys++;
+    }
+  }
+
+  static async open(path: string, partitions: number): Promise<LmdbStore> {
+    const root = open({ path, maxDbs: 8, compression: false });
+    const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
+    const meta = root.openDB<number, string>({ name: 'meta' });
+    const stored = meta.get(META_PARTITIONS);
+    if (stored === undefined) {
+      await meta.put(META_PARTITIONS, partitions);
+    } else if (stored !== partitions) {
+      await root.close();
+      throw new PartitionCountMismatchError(stored, partitions);
+    }
+    return new LmdbStore(
+      root,
+      root.openDB<Buffer, Buffer>({ name: 'records', ...binary }),
+      root.openDB<Buffer, Buffer>({ name: 'partitions', ...binary }),
+      root.openDB<Buffer, Buffer>({ name: 'expiry', ...binary }),
+      partitions,
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  get(key: string): StoredRecord | undefined {
+    const pending = this.pending.get(key);
+    if (pending !== undefined) return pending;
+    const bytes = this.records.get(encodeKey(key));
+    return bytes === undefined ? undefined : decodeRecord(key, bytes);
+  }
+
+  async apply(record: StoredRecord): Promise<boolean> {
+    if (!this.open) throw new Error('store is closed');
+    const current = this.get(record.key);
+    if (!supersedes(record, current)) return false;
+
+    // All puts below happen in one event turn, so LMDB commits them in one transaction.
+    const keyBytes = encodeKey(record.key);
+    if (current === undefined) {
+      void this.byPartition.put(
+        partitionIndexKey(partitionOf(keyBytes, this.partitions), keyBytes),
+        PRESENT,
+      );
+    }
+    if (
+      current !== undefined &&
+      current.expiresAtMs !== 0 &&
+      current.expiresAtMs !== record.expiresAtMs
+    ) {
+      void this.byExpiry.remove(expiryIndexKey(current.expiresAtMs, keyBytes));
+    }
+    if (record.expiresAtMs !== 0) {
+      void this.byExpiry.put(expiryIndexKey(record.expiresAtMs, keyBytes), PRESENT);
+    }
+    const committed = this.records.put(keyBytes, encodeRecord(record));
+    this.liveKeys +=
+      (record.tombstone ? 0 : 1) - (current === undefined || current.tombstone ? 0 : 1);
+    this.pending.set(record.key, record);
+    try {
+      await committed;
+    } finally {
+      if (this.pending.get(record.key) === record) this.pending.delete(record.key);
+    }
+    return true;
+  }
+
+  list(options: ListOptions): ListPage {
+    const prefix = encodeKey(options.prefix);
+    const afterBytes = options.after === undefined ? undefined : encodeKey(options.after);
+    // Keys after `after` start at after + 0x00, the smallest longer key.
+    const start =
+      afterBytes !== undefined && Buffer.compare(afterBytes, prefix) >= 0
+        ? Buffer.concat([afterBytes, Buffer.from([0])])
+        : prefix;
+    const end = prefixEnd(prefix);
+    const keys: string[] = [];
+    let examined = 0;
+    let lastExamined: string | undefined;
+    for (const { key, value } of this.records.getRange(
+      end === undefined ? { start } : { start, end },
+    )) {
+      if (keys.length >= options.limit || examined >= options.scanMax) {
+        return { keys, resumeAfter: lastExamined };
+      }
+      examined++;
+      lastExamined = decodeKey(key);
+      if (isLiveEncoded(value, options.nowMs)) keys.push(lastExamined);
+    }
+    return { keys, resumeAfter: undefined };
+  }
+
+  *scanPartition(partition: number): Iterable<StoredRecord> {
+    const { start, end } = partitionRange(partition);
+    for (const indexKey of this.byPartition.getKeys({ start, end })) {
+      const record = this.get(parsePartitionIndexKey(indexKey).key);
+      if (record !== undefined) yield record;
+    }
+  }
+
+  async purgeExpired(nowMs: number, max: number): Promise<number> {
+    const due = expiryIndexKey(nowMs + 1, Buffer.alloc(0));
+    let purged = 0;
+    let last: Promise<boolean> | undefined;
+    for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
+      const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
+      last = this.byExpiry.remove(Buffer.from(indexKey));
+      const current = this.get(key);
+      // A newer write may have changed the expiry; only the record this entry was made for goes.
+      if (current === undefined || current.expiresAtMs !== expiresAtMs || this.pending.has(key))
+        continue;
+      const keyBytes = encodeKey(key);
+      void this.byPartition.remove(
+        partitionIndexKey(partitionOf(keyBytes, this.partitions), keyBytes),
+      );
+      last = this.records.remove(keyBytes);
+      if (!current.tombstone) this.liveKeys--;
+      purged++;
+    }
+    if (last !== undefined) await last;
+    return purged;
+  }
+
+  liveKeyCount(): number {
+    return this.liveKeys;
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await this.root.flushed;
+    await this.root.close();
+  }
+}

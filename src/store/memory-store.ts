@@ -1,0 +1,80 @@
+// The in-memory store: the same contract as the LMDB store, for the simulator and unit tests.
+
+import { encodeKey } from './key-layout.js';
+import { partitionOf } from './partition.js';
+import { isLive, type StoredRecord } from './record.js';
+import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
+
+export class MemoryStore implements Store {
+  private readonly records = new Map<string, StoredRecord>();
+  private open = true;
+
+  constructor(private readonly partitions: number) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  get(key: string): StoredRecord | undefined {
+    return this.records.get(key);
+  }
+
+  apply(record: StoredRecord): Promise<boolean> {
+    if (!this.open) return Promise.reject(new Error('store is closed'));
+    if (!supersedes(record, this.records.get(record.key))) return Promise.resolve(false);
+    this.records.set(record.key, { ...record, value: Buffer.from(record.value) });
+    return Promise.resolve(true);
+  }
+
+  list(options: ListOptions): ListPage {
+    const prefix = encodeKey(options.prefix);
+    const after = options.after === undefined ? undefined : encodeKey(options.after);
+    const sorted = [...this.records.keys()]
+      .map((key) => ({ key, bytes: encodeKey(key) }))
+      .filter(({ bytes }) => bytes.subarray(0, prefix.length).equals(prefix))
+      .filter(({ bytes }) => after === undefined || Buffer.compare(bytes, after) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const keys: string[] = [];
+    let examined = 0;
+    let lastExamined: string | undefined;
+    for (const { key } of sorted) {
+      if (keys.length >= options.limit || examined >= options.scanMax) {
+        return { keys, resumeAfter: lastExamined };
+      }
+      examined++;
+      lastExamined = key;
+      if (isLive(this.records.get(key), options.nowMs)) keys.push(key);
+    }
+    return { keys, resumeAfter: undefined };
+  }
+
+  *scanPartition(partition: number): Iterable<StoredRecord> {
+    const inPartition = [...this.records.values()]
+      .filter((r) => partitionOf(encodeKey(r.key), this.partitions) === partition)
+      .sort((a, b) => Buffer.compare(encodeKey(a.key), encodeKey(b.key)));
+    yield* inPartition;
+  }
+
+  purgeExpired(nowMs: number, max: number): Promise<number> {
+    let purged = 0;
+    for (const [key, record] of this.records) {
+      if (purged >= max) break;
+      if (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
+        this.records.delete(key);
+        purged++;
+      }
+    }
+    return Promise.resolve(purged);
+  }
+
+  liveKeyCount(): number {
+    let live = 0;
+    for (const record of this.records.values()) if (!record.tombstone) live++;
+    return live;
+  }
+
+  close(): Promise<void> {
+    this.open = false;
+    return Promise.resolve();
+  }
+}
