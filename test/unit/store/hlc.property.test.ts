@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { HybridLogicalClock } from '../../../src/store/hlc.js';
+import { compareVersions, formatVersion, parseVersion, type Version } from '../../../src/store/version.js';
+
+describe('hybrid logical clock', () => {
+  it('issues strictly increasing versions whatever the wall clock does (jumps back included)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 47 }), { minLength: 1, maxLength: 200 }), (walls) => {
+        let i = 0;
+        const clock = new HybridLogicalClock('n', () => walls[Math.min(i++, walls.length - 1)] ?? 0);
+        let previous: Version | undefined;
+        for (let n = 0; n < walls.length; n++) {
+          const v = clock.now();
+          if (previous) expect(compareVersions(v, previous)).toBeGreaterThan(0);
+          // Never behind the wall clock it was given.
+          expect(v.wallMs).toBeGreaterThanOrEqual(walls[n] ?? 0);
+          previous = v;
+        }
+      }),
+    );
+  });
+
+  it('stays ahead of every version it observes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            wallMs: fc.integer({ min: 0, max: 2 ** 47 }),
+            counter: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+            node: fc.constantFrom('a', 'b', 'z'),
+          }),
+          { maxLength: 50 },
+        ),
+        fc.integer({ min: 0, max: 2 ** 47 }),
+        (seen, wallMs) => {
+          const clock = new HybridLogicalClock('m', () => wallMs);
+          for (const v of seen) {
+            clock.observe(v);
+            expect(compareVersions(clock.now(), v)).toBeGreaterThan(0);
+          }
+        },
+      ),
+    );
+  });
+
+  it('orders versions totally and consistently', () => {
+    const version = fc.record({
+      wallMs: fc.integer({ min: 0, max: 1000 }),
+      counter: fc.integer({ min: 0, max: 3 }),
+      node: fc.constantFrom('a', 'b'),
+    });
+    fc.assert(
+      fc.property(version, version, version, (a, b, c) => {
+        expect(Math.sign(compareVersions(a, b))).toBe(-Math.sign(compareVersions(b, a)));
+        if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) {
+          expect(compareVersions(a, c)).toBeLessThanOrEqual(0);
+        }
+      }),
+    );
+  });
+
+  it('prints and parses versions losslessly (node names may hold dashes)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/),
+        (wallMs, counter, node) => {
+          expect(parseVersion(formatVersion({ wallMs, counter, node }))).toEqual({ wallMs, counter, node });
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LmdbStore, PartitionCountMismatchError } from '../../../src/store/lmdb-store.js';
+import { PARTITIONS, record, storeContract } from './store-contract.js';
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-lmdb-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+storeContract('lmdb', () => LmdbStore.open(freshDir(), PARTITIONS));
+
+describe('lmdb store on disk', () => {
+  it('keeps records, tombstones, counts and indexes across a reopen', async () => {
+    const dir = freshDir();
+    const first = await LmdbStore.open(dir, PARTITIONS);
+    await first.apply(record('kept', 1, { expiresAtMs: 500 }));
+    await first.apply(record('deleted', 1));
+    await first.apply(record('deleted', 2, { tombstone: true }));
+    await first.close();
+
+    const second = await LmdbStore.open(dir, PARTITIONS);
+    expect(second.get('kept')?.value.toString()).toBe('value of kept at 1');
+    expect(second.get('deleted')?.tombstone).toBe(true);
+    expect(second.liveKeyCount()).toBe(1);
+    expect(await second.purgeExpired(500, 10)).toBe(1);
+    expect(second.get('kept')).toBeUndefined();
+    await second.close();
+  });
+
+  it('refuses to open a data directory made with another partition count', async () => {
+    const dir = freshDir();
+    await (await LmdbStore.open(dir, PARTITIONS)).close();
+    await expect(LmdbStore.open(dir, PARTITIONS * 2)).rejects.toBeInstanceOf(PartitionCountMismatchError);
+    const again = await LmdbStore.open(dir, PARTITIONS);
+    await again.close();
+  });
+});
