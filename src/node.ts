@@ -44,7 +44,11 @@ export class ShoalNode {
     const started: { node?: ShoalNode } = {};
     const readiness = { notReadyReasons: () => started.node?.notReadyReasons() ?? ['starting'] };
     const app = createApp(
-      [kvRoutes(kv, config), compatRoutes(kv, config), opsRoutes(readiness, metrics.registry)],
+      [
+        (router) => kvRoutes(router, kv, config),
+        (router) => compatRoutes(router, kv, config),
+        (router) => opsRoutes(router, readiness, metrics.registry),
+      ],
       metrics,
       logger,
     );

@@ -1,15 +1,18 @@
-// The Koa application: request context, one error boundary, then the route groups. Unknown
-// paths and methods end in the same JSON error shape as everything else.
+// The Koa application: request context, one error boundary, then one router holding every
+// route group. Unknown paths and methods end in the same JSON error shape as everything else.
 
 import Koa from 'koa';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import { ShoalError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import { errorBoundary } from './error-boundary.js';
 import { requestContext } from './request-context.js';
 
-export function createApp(routers: Router[], metrics: NodeMetrics, logger: Logger): Koa {
+/** Adds a group of routes to the app's router. */
+export type RouteGroup = (router: Router) => void;
+
+export function createApp(groups: RouteGroup[], metrics: NodeMetrics, logger: Logger): Koa {
   const app = new Koa();
   app.proxy = false;
   // Errors are answered by the boundary and logged there; Koa's default handler would print
@@ -17,16 +20,17 @@ export function createApp(routers: Router[], metrics: NodeMetrics, logger: Logge
   app.silent = true;
   app.use(requestContext(metrics, logger));
   app.use(errorBoundary(logger));
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(
-      router.allowedMethods({
-        throw: true,
-        methodNotAllowed: () =>
-          new ShoalError('METHOD_NOT_ALLOWED', 'method not allowed on this path'),
-        notImplemented: () => new ShoalError('METHOD_NOT_ALLOWED', 'method not supported'),
-      }),
-    );
-  }
+  // One router for every group: each request is matched once, not once per group.
+  const router = new Router();
+  for (const group of groups) group(router);
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () =>
+        new ShoalError('METHOD_NOT_ALLOWED', 'method not allowed on this path'),
+      notImplemented: () => new ShoalError('METHOD_NOT_ALLOWED', 'method not supported'),
+    }),
+  );
   return app;
 }

@@ -2,7 +2,7 @@
 // PUT /put (JSON body), GET /get?key= and /get/{key} (value as a JSON string),
 // DELETE /delete?key= and /delete/{key}, POST /set/{key}/{value}.
 
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import type { Context } from 'koa';
 import type { Config } from '../config.js';
@@ -13,8 +13,7 @@ import { decodeKeyFromPath, parseConsistency, parseTtl, single, validateKey } fr
 
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
-export function compatRoutes(kv: KvService, config: Config): Router {
-  const router = new Router();
+export function compatRoutes(router: Router, kv: KvService, config: Config): void {
   // JSON escaping can grow a value up to six times (\u00XX); leave room for that and the key.
   const jsonLimitBytes = config.maxValueBytes * 6 + config.maxKeyBytes * 6 + 1024;
   // Old clients often send JSON without a JSON Content-Type (curl -d): parse every body as JSON.
@@ -54,7 +53,7 @@ export function compatRoutes(kv: KvService, config: Config): Router {
     const found = await kv.get(key, parseConsistency(ctx.query, config.readConsistency));
     if (found === undefined)
       throw new ShoalError('NOT_FOUND', `key ${JSON.stringify(key)} not found`);
-    ctx.type = 'application/json';
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
     ctx.body = JSON.stringify(found.value.toString('utf8'));
   };
   const remove = async (ctx: Context, key: string): Promise<void> => {
@@ -95,6 +94,4 @@ export function compatRoutes(kv: KvService, config: Config): Router {
     }
     await put(ctx, decodeKeyFromPath(rest.slice(0, slash), config.maxKeyBytes), value);
   });
-
-  return router;
 }

@@ -1,6 +1,6 @@
 // The /v1/kv API: raw value bytes in and out, the stored Content-Type, ETag = version.
 
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../config.js';
 import { ShoalError } from '../errors.js';
@@ -20,8 +20,7 @@ import { readRawBody } from './raw-body.js';
 
 const KV_PATH_PREFIX = '/v1/kv/';
 
-export function kvRoutes(kv: KvService, config: Config): Router {
-  const router = new Router();
+export function kvRoutes(router: Router, kv: KvService, config: Config): void {
   // The router decodes parameters leniently; the key is decoded strictly from the raw path.
   const keyOf = (ctx: Context): string =>
     decodeKeyFromPath(ctx.path.slice(KV_PATH_PREFIX.length), config.maxKeyBytes);
@@ -37,7 +36,8 @@ export function kvRoutes(kv: KvService, config: Config): Router {
       ctx.status = 304;
       return;
     }
-    ctx.type = found.contentType;
+    // Set the header directly: ctx.type would run a MIME lookup on every read.
+    ctx.set('Content-Type', found.contentType);
     ctx.body = found.value;
   });
 
@@ -74,6 +74,4 @@ export function kvRoutes(kv: KvService, config: Config): Router {
       next_cursor: page.resumeAfter === undefined ? null : encodeCursor(page.resumeAfter),
     };
   });
-
-  return router;
 }

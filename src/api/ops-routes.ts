@@ -1,7 +1,7 @@
 // Probes and metrics: /healthz (the process and its event loop answer), /readyz (the node
 // serves reads and writes, with reasons when it does not), /metrics (Prometheus text).
 
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Registry } from 'prom-client';
 
 export interface Readiness {
@@ -9,9 +9,7 @@ export interface Readiness {
   notReadyReasons(): string[];
 }
 
-export function opsRoutes(readiness: Readiness, registry: Registry): Router {
-  const router = new Router();
-
+export function opsRoutes(router: Router, readiness: Readiness, registry: Registry): void {
   // Answering at all proves the event loop turns; a wedged loop never gets here and the
   // liveness probe times out, which is what restarts the pod.
   router.get('/healthz', (ctx) => {
@@ -28,6 +26,4 @@ export function opsRoutes(readiness: Readiness, registry: Registry): Router {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   });
-
-  return router;
 }

@@ -10,7 +10,29 @@ import type { NodeMetrics } from '../observability/metrics.js';
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNMATCHED_ROUTE = 'unmatched';
 
+interface RouteSeries {
+  count: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
 export function requestContext(metrics: NodeMetrics, logger: Logger) {
+  // prom-client hashes the label object on every call; resolving each label set once and
+  // reusing its series keeps the metrics off the profile. Cardinality is bounded: methods come
+  // from Node's HTTP parser, routes are patterns, statuses a small set.
+  const series = new Map<string, RouteSeries>();
+  const seriesOf = (method: string, route: string, status: string): RouteSeries => {
+    const id = `${method} ${route} ${status}`;
+    let found = series.get(id);
+    if (found === undefined) {
+      found = {
+        count: metrics.httpRequests.labels(method, route, status),
+        duration: metrics.httpDuration.labels(method, route),
+      };
+      series.set(id, found);
+    }
+    return found;
+  };
+
   return async function trackRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     const offered = ctx.get('x-request-id');
@@ -23,8 +45,9 @@ export function requestContext(metrics: NodeMetrics, logger: Logger) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? UNMATCHED_ROUTE;
       const method = ctx.method;
-      metrics.httpRequests.inc({ method, route, status: String(ctx.status) });
-      metrics.httpDuration.observe({ method, route }, seconds);
+      const routeSeries = seriesOf(method, route, String(ctx.status));
+      routeSeries.count.inc();
+      routeSeries.duration.observe(seconds);
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
           { requestId, method, route, status: ctx.status, ms: seconds * 1000 },
