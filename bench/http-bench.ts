@@ -73,7 +73,18 @@ function toMs(text: string): number {
 function wrk(base: string, script: string): Result {
   const run = spawnSync(
     'wrk',
-    ['-t', String(WRK_THREADS), '-c', String(CONNECTIONS), '-d', `${DURATION_S}s`, '--latency', '-s', join(ROOT, 'bench/wrk', script), base],
+    [
+      '-t',
+      String(WRK_THREADS),
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      `${DURATION_S}s`,
+      '--latency',
+      '-s',
+      join(ROOT, 'bench/wrk', script),
+      base,
+    ],
     { encoding: 'utf8' },
   );
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr || run.error?.message}`);
@@ -106,7 +117,8 @@ async function main(): Promise<void> {
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const [shoalPort, koaPort] = [await freePort(), await freePort()];
-  const profile = process.env.SHOAL_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [];
+  const profile =
+    process.env.SHOAL_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [];
 
   const shoal = spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js'), 'serve'], {
     env: {
@@ -119,7 +131,11 @@ async function main(): Promise<void> {
     },
     stdio: 'inherit',
   });
-  const koa = spawn(process.execPath, [join(ROOT, 'dist/bench/koa-map-server.js'), String(koaPort)], { stdio: 'inherit' });
+  const koa = spawn(
+    process.execPath,
+    [join(ROOT, 'dist/bench/koa-map-server.js'), String(koaPort)],
+    { stdio: 'inherit' },
+  );
   const targets = { shoal: `http://127.0.0.1:${shoalPort}`, koa: `http://127.0.0.1:${koaPort}` };
 
   try {
@@ -128,7 +144,12 @@ async function main(): Promise<void> {
     await preload(targets.shoal);
     await preload(targets.koa);
 
-    const runs: Record<string, Result[]> = { 'shoal GET': [], 'koa GET': [], 'shoal PUT': [], 'koa PUT': [] };
+    const runs: Record<string, Result[]> = {
+      'shoal GET': [],
+      'koa GET': [],
+      'shoal PUT': [],
+      'koa PUT': [],
+    };
     // Interleave the targets so drift on the machine hits both alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const op of ['GET', 'PUT'] as const) {
@@ -138,13 +159,17 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log(`\n${CONNECTIONS} connections, ${KEYS} keys, ${VALUE.length}-byte values, ${ROUNDS} x ${DURATION_S}s per target (best round)\n`);
+    console.log(
+      `\n${CONNECTIONS} connections, ${KEYS} keys, ${VALUE.length}-byte values, ${ROUNDS} x ${DURATION_S}s per target (best round)\n`,
+    );
     console.log('target        req/s       p50 ms   p99 ms');
     const summary: Record<string, Result> = {};
     for (const [name, results] of Object.entries(runs)) {
       const r = best(results);
       summary[name] = r;
-      console.log(`${name.padEnd(12)}${r.rps.toFixed(0).padStart(8)}   ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`);
+      console.log(
+        `${name.padEnd(12)}${r.rps.toFixed(0).padStart(8)}   ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`,
+      );
     }
     for (const op of ['GET', 'PUT']) {
       const s = summary[`shoal ${op}`];

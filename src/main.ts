@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `shoal` command: `shoal serve` runs a node; `shoal kv ...` talks to one.
 
-import { ClientError, kvCommand } from './cli/kv-client.js';
+import { ClientError, kvCommand, membersCommand } from './cli/kv-client.js';
 import { serve } from './cli/serve.js';
 import { UsageError } from './cli/usage-error.js';
 
@@ -9,7 +9,8 @@ const HELP = `Usage: shoal <command>
 
 Commands:
   serve            run a node (shoal serve --help lists every flag)
-  kv get|put|rm|ls read and write keys on a node (shoal kv --help)`;
+  kv get|put|rm|ls read and write keys on a node (shoal kv --help)
+  members          list the cluster's members as a node sees them [--addr URL] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'kv':
       return kvCommand(rest);
+    case 'members':
+      return membersCommand(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -1,4 +1,4 @@
-// The Koa application: request context, one error boundary, then one router holding every
+// The Koa application: the request context (ids, errors, metrics), then one router holding every
 // route group. Unknown paths and methods end in the same JSON error shape as everything else.
 
 import Koa from 'koa';
@@ -6,7 +6,6 @@ import Router from '@koa/router';
 import { ShoalError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
-import { errorBoundary } from './error-boundary.js';
 import { requestContext } from './request-context.js';
 
 /** Adds a group of routes to the app's router. */
@@ -19,7 +18,6 @@ export function createApp(groups: RouteGroup[], metrics: NodeMetrics, logger: Lo
   // stacks to stderr.
   app.silent = true;
   app.use(requestContext(metrics, logger));
-  app.use(errorBoundary(logger));
   // One router for every group: each request is matched once, not once per group.
   const router = new Router();
   for (const group of groups) group(router);

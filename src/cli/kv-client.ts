@@ -162,3 +162,52 @@ export async function kvCommand(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command "kv ${command}"; try shoal kv --help`);
   }
 }
+
+/** `shoal members [--addr URL]`: the cluster's members as a table. */
+export async function membersCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: { addr: { type: 'string' }, json: { type: 'boolean' } },
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const response = await request(new URL('/v1/cluster/members', baseUrl(values.addr)).toString());
+  const body = (await response.json()) as {
+    self: string;
+    members: {
+      name: string;
+      addr: string;
+      gossip_port: number;
+      http_port: number;
+      state: string;
+      incarnation: number;
+    }[];
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [['NAME', 'ADDRESS', 'HTTP', 'STATE', 'INCARNATION']];
+  for (const m of body.members) {
+    rows.push([
+      `${m.name}${m.name === body.self ? ' (self)' : ''}`,
+      `${m.addr}:${m.gossip_port}`,
+      String(m.http_port),
+      m.state,
+      String(m.incarnation),
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows)
+    process.stdout.write(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  return 0;
+}

@@ -19,6 +19,7 @@ import {
 import { partitionOf } from './partition.js';
 import { decodeRecord, encodeRecord, isLiveEncoded, isTombstoneEncoded } from './record-codec.js';
 import type { StoredRecord } from './record.js';
+import { RecordCache } from './record-cache.js';
 import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
 
 const PRESENT = Buffer.from([1]);
@@ -39,6 +40,8 @@ type BinaryDb = Database<Buffer, Buffer>;
 export class LmdbStore implements Store {
   /** Writes handed to LMDB but not yet committed: later writes must compare against them. */
   private readonly pending = new Map<string, StoredRecord>();
+  /** Decoded committed records of recently used keys. */
+  private readonly cache = new RecordCache();
   private liveKeys = 0;
   private open = true;
 
@@ -79,10 +82,13 @@ export class LmdbStore implements Store {
   }
 
   get(key: string): StoredRecord | undefined {
-    const pending = this.pending.get(key);
+    const pending = this.pending.get(key) ?? this.cache.get(key);
     if (pending !== undefined) return pending;
     const bytes = this.records.get(encodeKey(key));
-    return bytes === undefined ? undefined : decodeRecord(key, bytes);
+    if (bytes === undefined) return undefined;
+    const record = decodeRecord(key, bytes);
+    this.cache.set(record);
+    return record;
   }
 
   async apply(record: StoredRecord): Promise<boolean> {
@@ -112,10 +118,18 @@ export class LmdbStore implements Store {
     this.liveKeys +=
       (record.tombstone ? 0 : 1) - (current === undefined || current.tombstone ? 0 : 1);
     this.pending.set(record.key, record);
+    this.cache.delete(record.key);
     try {
       await committed;
-    } finally {
+    } catch (err) {
       if (this.pending.get(record.key) === record) this.pending.delete(record.key);
+      throw err;
+    }
+    // Only the latest write of the key moves from pending to the cache; an older one that
+    // committed in the same batch must not overwrite it.
+    if (this.pending.get(record.key) === record) {
+      this.pending.delete(record.key);
+      this.cache.set(record);
     }
     return true;
   }
@@ -169,6 +183,7 @@ export class LmdbStore implements Store {
         partitionIndexKey(partitionOf(keyBytes, this.partitions), keyBytes),
       );
       last = this.records.remove(keyBytes);
+      this.cache.delete(key);
       if (!current.tombstone) this.liveKeys--;
       purged++;
     }

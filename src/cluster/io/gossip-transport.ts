@@ -1,0 +1,204 @@
+// The only code that touches the network for peer traffic: one UDP socket and one TCP listener
+// on the gossip port (as memberlist does). UDP carries SWIM packets; TCP carries request/reply
+// streams (push-pull state sync, the fallback ping, and later replication), one length-prefixed
+// frame per message, each frame sealed by the envelope. Every stream frame starts with a channel
+// byte so several protocols share the listener.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import type { Envelope, DropReason } from '../envelope.js';
+import { FrameDecoder, frame } from '../wire/stream-frame.js';
+import { CodecError } from '../wire/codec-error.js';
+
+export interface PeerAddr {
+  addr: string;
+  port: number;
+}
+
+export const StreamChannel = { membership: 0, replication: 1 } as const;
+export type StreamChannelId = (typeof StreamChannel)[keyof typeof StreamChannel];
+
+/** Inbound TCP connections held at once; more are refused so a flood cannot exhaust memory. */
+export const STREAM_CONNECTIONS_MAX = 256;
+/** An inbound stream connection with no traffic for this long is closed. */
+export const STREAM_IDLE_TIMEOUT_MS = 60_000;
+/** Default deadline for one stream request (connect, send, reply). */
+export const STREAM_REQUEST_TIMEOUT_MS = 10_000;
+
+export interface TransportHandlers {
+  onPacket(from: PeerAddr, payload: Uint8Array): void;
+  /** Answers one stream frame; undefined sends no reply. */
+  onStream(channel: number, from: PeerAddr, payload: Uint8Array): Promise<Uint8Array | undefined>;
+  onDrop(reason: DropReason | 'stream_malformed' | 'stream_refused' | 'send_failed'): void;
+}
+
+export class StreamError extends Error {
+  readonly code = 'STREAM_FAILED';
+}
+
+export class GossipTransport {
+  private readonly connections = new Set<TcpSocket>();
+
+  private constructor(
+    private readonly udp: Socket,
+    private readonly tcp: Server,
+    private readonly envelope: Envelope,
+    private readonly handlers: TransportHandlers,
+  ) {}
+
+  static async listen(
+    bindAddr: string,
+    port: number,
+    envelope: Envelope,
+    handlers: TransportHandlers,
+  ): Promise<GossipTransport> {
+    const udp = createSocket({ type: isIPv6(bindAddr) ? 'udp6' : 'udp4', reuseAddr: false });
+    const tcp = createServer();
+    const transport = new GossipTransport(udp, tcp, envelope, handlers);
+    udp.on('message', (msg, rinfo) =>
+      transport.receivePacket(msg, { addr: rinfo.address, port: rinfo.port }),
+    );
+    // A send to an unreachable peer can surface as a socket error; it must not end the node.
+    udp.on('error', () => handlers.onDrop('send_failed'));
+    tcp.on('connection', (socket) => transport.acceptStream(socket));
+    tcp.maxConnections = STREAM_CONNECTIONS_MAX;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, bindAddr, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, bindAddr, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    return transport;
+  }
+
+  sendPacket(to: PeerAddr, payload: Uint8Array): void {
+    const bytes = this.envelope.seal(payload);
+    this.udp.send(bytes, to.port, to.addr, (err) => {
+      if (err) this.handlers.onDrop('send_failed');
+    });
+  }
+
+  /** Opens a connection, sends one frame on `channel` and resolves with the reply frame. */
+  request(
+    to: PeerAddr,
+    channel: number,
+    payload: Uint8Array,
+    timeoutMs = STREAM_REQUEST_TIMEOUT_MS,
+  ): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: to.addr, port: to.port });
+      const decoder = new FrameDecoder();
+      const fail = (message: string): void => {
+        socket.destroy();
+        reject(new StreamError(`stream to ${to.addr}:${to.port}: ${message}`));
+      };
+      socket.setTimeout(timeoutMs, () => fail('timed out'));
+      socket.on('error', (err) => fail(err.message));
+      socket.on('close', () => fail('closed before a reply'));
+      socket.on('connect', () =>
+        socket.write(frame(this.envelope.seal(withChannel(channel, payload)))),
+      );
+      socket.on('data', (chunk) => {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch {
+          fail('malformed reply');
+          return;
+        }
+        const first = frames[0];
+        if (first === undefined) return;
+        const opened = this.envelope.open(first);
+        socket.end();
+        socket.removeAllListeners('close');
+        if (!opened.ok) {
+          this.handlers.onDrop(opened.reason);
+          reject(
+            new StreamError(`stream to ${to.addr}:${to.port}: reply dropped (${opened.reason})`),
+          );
+          return;
+        }
+        resolve(opened.payload);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.connections) socket.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+      new Promise<void>((resolve) => this.udp.close(() => resolve())),
+    ]);
+  }
+
+  private receivePacket(bytes: Buffer, from: PeerAddr): void {
+    const opened = this.envelope.open(bytes);
+    if (!opened.ok) {
+      this.handlers.onDrop(opened.reason);
+      return;
+    }
+    this.handlers.onPacket(from, opened.payload);
+  }
+
+  private acceptStream(socket: TcpSocket): void {
+    this.connections.add(socket);
+    const from = { addr: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const decoder = new FrameDecoder();
+    socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.connections.delete(socket));
+    // Frames of one connection are answered in order: the next waits for the previous reply.
+    let chain = Promise.resolve();
+    socket.on('data', (chunk) => {
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        if (!(err instanceof CodecError)) throw err;
+        this.handlers.onDrop('stream_malformed');
+        socket.destroy();
+        return;
+      }
+      for (const bytes of frames) {
+        chain = chain.then(() => this.answer(socket, from, bytes));
+      }
+    });
+  }
+
+  private async answer(socket: TcpSocket, from: PeerAddr, bytes: Uint8Array): Promise<void> {
+    const opened = this.envelope.open(bytes);
+    if (!opened.ok || opened.payload.length < 1) {
+      this.handlers.onDrop(opened.ok ? 'stream_malformed' : opened.reason);
+      socket.destroy();
+      return;
+    }
+    let reply: Uint8Array | undefined;
+    try {
+      reply = await this.handlers.onStream(
+        opened.payload[0] ?? 0,
+        from,
+        opened.payload.subarray(1),
+      );
+    } catch {
+      this.handlers.onDrop('stream_malformed');
+      socket.destroy();
+      return;
+    }
+    if (reply !== undefined && !socket.destroyed) socket.write(frame(this.envelope.seal(reply)));
+  }
+}
+
+function withChannel(channel: number, payload: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(payload.length + 1);
+  out[0] = channel;
+  out.set(payload, 1);
+  return out;
+}
