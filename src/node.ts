@@ -1,14 +1,17 @@
 // ShoalNode builds the parts of one node and owns its life: start -> drain -> stop.
 
 import { createServer, type Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
+import { clusterRoutes } from './api/cluster-routes.js';
 import { compatRoutes } from './api/compat-routes.js';
 import { kvRoutes } from './api/kv-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { Membership } from './cluster/membership.js';
 import { LocalKv } from './kv/local-kv.js';
+import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
 import { ExpirySweeper } from './store/expiry-sweeper.js';
@@ -28,15 +31,24 @@ export class ShoalNode {
     readonly config: Config,
     private readonly logger: Logger,
     private readonly store: LmdbStore,
+    private readonly membership: Membership,
     private readonly sweeper: ExpirySweeper,
     private readonly server: Server,
     readonly metrics: NodeMetrics,
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<ShoalNode> {
-    mkdirSync(config.dataDir, { recursive: true });
+    prepareDataDir(config.dataDir);
     const store = await LmdbStore.open(config.dataDir, config.partitions);
     const metrics = new NodeMetrics(() => store.liveKeyCount());
+    let membership: Membership;
+    try {
+      membership = await Membership.start(config, config.httpPort);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    observeMembership(membership, logger, metrics.registry);
     const kv = new LocalKv(store, new HybridLogicalClock(config.nodeName));
     const sweeper = new ExpirySweeper(store, (err) => logger.error({ err }, 'expiry sweep failed'));
 
@@ -47,21 +59,28 @@ export class ShoalNode {
       [
         (router) => kvRoutes(router, kv, config),
         (router) => compatRoutes(router, kv, config),
+        (router) => clusterRoutes(router, membership),
         (router) => opsRoutes(router, readiness, metrics.registry),
       ],
       metrics,
       logger,
     );
     const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.callback());
-    const node = new ShoalNode(config, logger, store, sweeper, server, metrics);
+    const node = new ShoalNode(config, logger, store, membership, sweeper, server, metrics);
     started.node = node;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.httpPort, config.bindAddr, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.httpPort, config.bindAddr, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      await membership.stop();
+      await store.close();
+      throw err;
+    }
     sweeper.start();
     logger.info(
       {
@@ -83,12 +102,14 @@ export class ShoalNode {
     const reasons: string[] = [];
     if (this.draining) reasons.push('draining');
     if (!this.store.isOpen) reasons.push('store_closed');
+    if (!this.membership.joined) reasons.push('joining');
     return reasons;
   }
 
   /**
-   * Graceful stop: readiness fails at once, the listener stops accepting, in-flight requests get
-   * up to DRAIN_REQUESTS_MS_MAX to finish, then the store is flushed and closed.
+   * Graceful stop: readiness fails at once, the leave is gossiped (members mark us left, not
+   * dead), the listener stops accepting, in-flight requests get up to DRAIN_REQUESTS_MS_MAX to
+   * finish, then the store is flushed and closed.
    */
   stop(): Promise<void> {
     this.stopped ??= this.drainAndClose();
@@ -97,7 +118,9 @@ export class ShoalNode {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
-    this.logger.info('draining: not ready, finishing in-flight requests');
+    this.logger.info('draining: not ready, telling the cluster we leave');
+    await this.membership.leave();
+    this.logger.info('left the cluster; finishing in-flight requests');
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const deadline = new Promise<void>((resolve) =>
@@ -108,5 +131,18 @@ export class ShoalNode {
     await this.sweeper.stop();
     await this.store.close();
     this.logger.info('shoal node stopped');
+  }
+}
+
+/** Creates the data directory if needed; a path that cannot hold it is a configuration error. */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'not a directory' : (err as Error).message;
+    throw new ConfigError('SHOAL_DATA_DIR', `cannot use ${dir} as the data directory: ${reason}`);
   }
 }

@@ -29,7 +29,7 @@ export async function serve(argv: string[]): Promise<number> {
     const message = (err as Error).message;
     logger.fatal({ err }, 'start-up failed');
     process.stderr.write(`shoal: cannot start: ${message}\n`);
-    return err instanceof PartitionCountMismatchError ? 2 : 1;
+    return err instanceof PartitionCountMismatchError || err instanceof ConfigError ? 2 : 1;
   }
 
   return new Promise<number>((resolve) => {

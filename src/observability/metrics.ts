@@ -9,6 +9,12 @@ const HTTP_DURATION_BUCKETS_S = [
   0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly httpRequests = new Counter({
@@ -27,6 +33,10 @@ export class NodeMetrics {
 
   constructor(liveKeyCount: () => number) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client exports these totals as gauges, which Prometheus's lint (promtool check metrics)
+    // rejects: a *_total name promises a counter. The per-type gauges beside them
+    // (nodejs_active_handles{type}, ...) carry the same numbers.
+    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     new Gauge({
       name: 'shoal_store_keys',
       help: "Keys held in this node's store, not counting deletions.",

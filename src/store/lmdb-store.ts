@@ -5,6 +5,7 @@
 // Three sub-databases: `records` (key -> encoded record, sorted for listing), `partitions` (the
 // partition index, see key-layout.ts) and `expiry` (due times, for the background purge).
 
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
   decodeKey,
@@ -23,6 +24,8 @@ import { RecordCache } from './record-cache.js';
 import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
 
 const PRESENT = Buffer.from([1]);
+/** The LMDB file inside the data directory (its lock file sits beside it). */
+export const DATA_FILE_NAME = 'store.mdb';
 const META_PARTITIONS = 'partitions';
 
 export class PartitionCountMismatchError extends Error {
@@ -57,8 +60,10 @@ export class LmdbStore implements Store {
     }
   }
 
-  static async open(path: string, partitions: number): Promise<LmdbStore> {
-    const root = open({ path, maxDbs: 8, compression: false });
+  static async open(dir: string, partitions: number): Promise<LmdbStore> {
+    // Name the data file explicitly: given a directory whose name has a dot, lmdb would take it
+    // for a file name.
+    const root = open({ path: join(dir, DATA_FILE_NAME), maxDbs: 8, compression: false });
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     const meta = root.openDB<number, string>({ name: 'meta' });
     const stored = meta.get(META_PARTITIONS);
