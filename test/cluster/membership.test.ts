@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type PodRecord, type TestDnsServer } from '../support/dns-server.js';
-import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+import { makeTempDir, runShoal, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const SERVICE = 'shoal-headless.default.svc.cluster.local';
 const HTTP_PORT = 18_080;
@@ -74,13 +74,16 @@ async function eventually(
     for (const node of observers) views[node.nodeName] = await membersSeenBy(node).catch(() => []);
     if (Object.values(views).every(check)) return;
     if (Date.now() > deadline) {
-      throw new Error(`not everyone saw ${what} within ${timeoutMs} ms:\n${JSON.stringify(views, null, 1)}`);
+      throw new Error(
+        `not everyone saw ${what} within ${timeoutMs} ms:\n${JSON.stringify(views, null, 1)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
-const stateOf = (members: Member[], name: string): string | undefined => members.find((m) => m.name === name)?.state;
+const stateOf = (members: Member[], name: string): string | undefined =>
+  members.find((m) => m.name === name)?.state;
 const running = (): ShoalProcess[] => [...nodes.values()];
 
 beforeAll(async () => {
@@ -97,7 +100,12 @@ afterAll(async () => {
 
 describe('a five-node cluster found through headless-service DNS', () => {
   it('converges: every node sees all five alive, with their addresses and HTTP ports', async () => {
-    await eventually(running(), (members) => members.length === 5 && members.every((m) => m.state === 'alive'), 'five alive members', 30_000);
+    await eventually(
+      running(),
+      (members) => members.length === 5 && members.every((m) => m.state === 'alive'),
+      'five alive members',
+      30_000,
+    );
     const view = await membersSeenBy(running()[0] as ShoalProcess);
     expect(view.map((m) => m.name).sort()).toEqual(names);
     for (const member of view) {
@@ -107,17 +115,57 @@ describe('a five-node cluster found through headless-service DNS', () => {
     }
   });
 
+  it('exports the membership metrics and lists members in the CLI', async () => {
+    const node = running()[0] as ShoalProcess;
+    const expected = [
+      /shoal_cluster_members\{state="alive"\} 5\n/,
+      /shoal_cluster_members\{state="dead"\} 0\n/,
+      /shoal_gossip_messages_total\{direction="out",type="ping"\} [1-9]/,
+      /shoal_gossip_messages_total\{direction="in",type="ack"\} [1-9]/,
+      /shoal_gossip_local_health \d/,
+      /shoal_discovery_lookups_total\{outcome="srv"\} [1-9]/,
+    ];
+    // Probes start within a probe interval of joining; poll until the first ones are counted.
+    let metrics = '';
+    for (let tries = 0; tries < 40; tries++) {
+      metrics = await (await fetch(`${node.url}/metrics`)).text();
+      if (expected.every((pattern) => pattern.test(metrics))) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    for (const pattern of expected) expect(metrics).toMatch(pattern);
+
+    const cli = await runShoal(['members', '--addr', node.url]);
+    expect(cli.code).toBe(0);
+    const lines = cli.stdout.toString().trim().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+ADDRESS\s+HTTP\s+STATE\s+INCARNATION$/);
+    expect(lines).toHaveLength(6);
+    expect(lines.some((line) => line.startsWith(`${node.nodeName} (self)`))).toBe(true);
+  });
+
   it('declares a killed (-9) node dead everywhere, and alive again when it restarts', async () => {
     const victim = nodes.get('shoal-4') as ShoalProcess;
     victim.signal('SIGKILL');
     await victim.waitForExit();
     nodes.delete('shoal-4');
-    await eventually(running(), (members) => stateOf(members, 'shoal-4') === 'dead', 'shoal-4 dead');
+    await eventually(
+      running(),
+      (members) => stateOf(members, 'shoal-4') === 'dead',
+      'shoal-4 dead',
+    );
 
-    const before = (await membersSeenBy(running()[0] as ShoalProcess)).find((m) => m.name === 'shoal-4');
+    const before = (await membersSeenBy(running()[0] as ShoalProcess)).find(
+      (m) => m.name === 'shoal-4',
+    );
     nodes.set('shoal-4', await start('shoal-4', podIps.get('shoal-4') ?? ''));
-    await eventually(running(), (members) => stateOf(members, 'shoal-4') === 'alive', 'shoal-4 alive again', 30_000);
-    const after = (await membersSeenBy(running()[0] as ShoalProcess)).find((m) => m.name === 'shoal-4');
+    await eventually(
+      running(),
+      (members) => stateOf(members, 'shoal-4') === 'alive',
+      'shoal-4 alive again',
+      30_000,
+    );
+    const after = (await membersSeenBy(running()[0] as ShoalProcess)).find(
+      (m) => m.name === 'shoal-4',
+    );
     // The restart won over its stale dead record with a higher incarnation.
     expect(after?.incarnation).toBeGreaterThan(before?.incarnation ?? Infinity);
   });
@@ -132,7 +180,8 @@ describe('a five-node cluster found through headless-service DNS', () => {
     nodes.set('shoal-3', await start('shoal-3', '127.0.0.26'));
     await eventually(
       running(),
-      (members) => members.some((m) => m.name === 'shoal-3' && m.state === 'alive' && m.addr === '127.0.0.26'),
+      (members) =>
+        members.some((m) => m.name === 'shoal-3' && m.state === 'alive' && m.addr === '127.0.0.26'),
       'shoal-3 alive at 127.0.0.26',
       30_000,
     );
@@ -150,7 +199,9 @@ describe('a five-node cluster found through headless-service DNS', () => {
       }
       expect((await membersSeenBy(intruder)).map((m) => m.name)).toEqual(['intruder']);
       const metrics = await (await fetch(`${(running()[0] as ShoalProcess).url}/metrics`)).text();
-      expect(metrics).toMatch(/shoal_gossip_packets_dropped_total\{reason="decrypt_failed"\} [1-9]/);
+      expect(metrics).toMatch(
+        /shoal_gossip_packets_dropped_total\{reason="decrypt_failed"\} [1-9]/,
+      );
     } finally {
       await intruder.stop();
       podIps.delete('intruder');
@@ -162,7 +213,12 @@ describe('a five-node cluster found through headless-service DNS', () => {
     const leaver = nodes.get('shoal-2') as ShoalProcess;
     nodes.delete('shoal-2');
     expect(await leaver.stop()).toMatchObject({ code: 0 });
-    await eventually(running(), (members) => stateOf(members, 'shoal-2') === 'left', 'shoal-2 left', 15_000);
+    await eventually(
+      running(),
+      (members) => stateOf(members, 'shoal-2') === 'left',
+      'shoal-2 left',
+      15_000,
+    );
   });
 
   it('lets an operator remove a dead member for good, and refuses alive ones', async () => {
