@@ -44,14 +44,20 @@ describe('configuration', () => {
   });
 
   it('lets a flag win over its variable', () => {
-    const config = load({ SHOAL_HTTP_PORT: 'nonsense', SHOAL_NODE_NAME: 'env' }, ['--http-port', '9000', '--node-name=flag']);
+    const config = load({ SHOAL_HTTP_PORT: 'nonsense', SHOAL_NODE_NAME: 'env' }, [
+      '--http-port',
+      '9000',
+      '--node-name=flag',
+    ]);
     expect(config.httpPort).toBe(9000);
     expect(config.nodeName).toBe('flag');
   });
 
   it('advertises the bind address when it is a specific one', () => {
     expect(load({ SHOAL_BIND_ADDR: '127.0.0.12' }).advertiseAddr).toBe('127.0.0.12');
-    expect(load({ SHOAL_BIND_ADDR: '127.0.0.12', SHOAL_ADVERTISE_ADDR: '10.0.0.5' }).advertiseAddr).toBe('10.0.0.5');
+    expect(
+      load({ SHOAL_BIND_ADDR: '127.0.0.12', SHOAL_ADVERTISE_ADDR: '10.0.0.5' }).advertiseAddr,
+    ).toBe('10.0.0.5');
   });
 
   it('parses seeds, DNS settings and keys', () => {
@@ -75,7 +81,9 @@ describe('configuration', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'shoal-keys-')), 'keys');
     writeFileSync(file, `${KEY_B}\n${KEY_A}\n`);
     expect(load({ SHOAL_GOSSIP_KEYS_FILE: file }).gossipKeys[0]?.toString('base64')).toBe(KEY_B);
-    expect(failure({ SHOAL_GOSSIP_KEYS_FILE: `${file}.missing` }).variable).toBe('SHOAL_GOSSIP_KEYS_FILE');
+    expect(failure({ SHOAL_GOSSIP_KEYS_FILE: `${file}.missing` }).variable).toBe(
+      'SHOAL_GOSSIP_KEYS_FILE',
+    );
   });
 
   it.each([

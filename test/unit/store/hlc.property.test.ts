@@ -1,23 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HybridLogicalClock } from '../../../src/store/hlc.js';
-import { compareVersions, formatVersion, parseVersion, type Version } from '../../../src/store/version.js';
+import {
+  compareVersions,
+  formatVersion,
+  parseVersion,
+  type Version,
+} from '../../../src/store/version.js';
 
 describe('hybrid logical clock', () => {
   it('issues strictly increasing versions whatever the wall clock does (jumps back included)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 47 }), { minLength: 1, maxLength: 200 }), (walls) => {
-        let i = 0;
-        const clock = new HybridLogicalClock('n', () => walls[Math.min(i++, walls.length - 1)] ?? 0);
-        let previous: Version | undefined;
-        for (let n = 0; n < walls.length; n++) {
-          const v = clock.now();
-          if (previous) expect(compareVersions(v, previous)).toBeGreaterThan(0);
-          // Never behind the wall clock it was given.
-          expect(v.wallMs).toBeGreaterThanOrEqual(walls[n] ?? 0);
-          previous = v;
-        }
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 ** 47 }), { minLength: 1, maxLength: 200 }),
+        (walls) => {
+          let i = 0;
+          const clock = new HybridLogicalClock(
+            'n',
+            () => walls[Math.min(i++, walls.length - 1)] ?? 0,
+          );
+          let previous: Version | undefined;
+          for (let n = 0; n < walls.length; n++) {
+            const v = clock.now();
+            if (previous) expect(compareVersions(v, previous)).toBeGreaterThan(0);
+            // Never behind the wall clock it was given.
+            expect(v.wallMs).toBeGreaterThanOrEqual(walls[n] ?? 0);
+            previous = v;
+          }
+        },
+      ),
     );
   });
 
@@ -68,7 +79,11 @@ describe('hybrid logical clock', () => {
         fc.integer({ min: 0, max: 2 ** 32 - 1 }),
         fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/),
         (wallMs, counter, node) => {
-          expect(parseVersion(formatVersion({ wallMs, counter, node }))).toEqual({ wallMs, counter, node });
+          expect(parseVersion(formatVersion({ wallMs, counter, node }))).toEqual({
+            wallMs,
+            counter,
+            node,
+          });
         },
       ),
     );

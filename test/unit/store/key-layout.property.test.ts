@@ -43,7 +43,8 @@ describe('key layout', () => {
       fc.property(partition, key, partition, key, (p1, k1, p2, k2) => {
         const a = partitionIndexKey(p1, encodeKey(k1));
         const b = partitionIndexKey(p2, encodeKey(k2));
-        const expected = p1 !== p2 ? Math.sign(p1 - p2) : Math.sign(Buffer.compare(encodeKey(k1), encodeKey(k2)));
+        const expected =
+          p1 !== p2 ? Math.sign(p1 - p2) : Math.sign(Buffer.compare(encodeKey(k1), encodeKey(k2)));
         expect(Math.sign(Buffer.compare(a, b))).toBe(expected);
       }),
     );
@@ -55,7 +56,10 @@ describe('key layout', () => {
       fc.property(time, key, time, key, (t1, k1, t2, k2) => {
         const a = expiryIndexKey(t1, encodeKey(k1));
         expect(parseExpiryIndexKey(a)).toEqual({ expiresAtMs: t1, key: k1 });
-        if (t1 !== t2) expect(Math.sign(Buffer.compare(a, expiryIndexKey(t2, encodeKey(k2))))).toBe(Math.sign(t1 - t2));
+        if (t1 !== t2)
+          expect(Math.sign(Buffer.compare(a, expiryIndexKey(t2, encodeKey(k2))))).toBe(
+            Math.sign(t1 - t2),
+          );
       }),
     );
   });
@@ -66,7 +70,8 @@ describe('key layout', () => {
         const p = encodeKey(prefix);
         const end = prefixEnd(p);
         const bytes = encodeKey(k);
-        const inside = Buffer.compare(bytes, p) >= 0 && (end === undefined || Buffer.compare(bytes, end) < 0);
+        const inside =
+          Buffer.compare(bytes, p) >= 0 && (end === undefined || Buffer.compare(bytes, end) < 0);
         expect(inside).toBe(bytes.subarray(0, p.length).equals(p));
       }),
     );

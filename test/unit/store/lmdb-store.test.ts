@@ -38,7 +38,9 @@ describe('lmdb store on disk', () => {
   it('refuses to open a data directory made with another partition count', async () => {
     const dir = freshDir();
     await (await LmdbStore.open(dir, PARTITIONS)).close();
-    await expect(LmdbStore.open(dir, PARTITIONS * 2)).rejects.toBeInstanceOf(PartitionCountMismatchError);
+    await expect(LmdbStore.open(dir, PARTITIONS * 2)).rejects.toBeInstanceOf(
+      PartitionCountMismatchError,
+    );
     const again = await LmdbStore.open(dir, PARTITIONS);
     await again.close();
   });
