@@ -2,7 +2,6 @@
 // The `shoal` command: `shoal serve` runs a node; `shoal kv ...` talks to one.
 
 import { ClientError, kvCommand, membersCommand } from './cli/kv-client.js';
-import { serve } from './cli/serve.js';
 import { UsageError } from './cli/usage-error.js';
 
 const HELP = `Usage: shoal <command>
@@ -15,8 +14,11 @@ Commands:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded on demand: the client commands should not pay for the server's start-up.
+      const { serve } = await import('./cli/serve.js');
       return serve(rest);
+    }
     case 'kv':
       return kvCommand(rest);
     case 'members':

@@ -32,7 +32,7 @@ export function kvRoutes(router: Router, kv: KvService, config: Config): void {
       throw new ShoalError('NOT_FOUND', `key ${JSON.stringify(key)} not found`);
     const etag = `"${formatVersion(found.version)}"`;
     ctx.set('ETag', etag);
-    if (ctx.get('if-none-match') === etag) {
+    if (matchesEtag(ctx.get('if-none-match'), etag)) {
       ctx.status = 304;
       return;
     }
@@ -73,5 +73,14 @@ export function kvRoutes(router: Router, kv: KvService, config: Config): void {
       keys: page.keys,
       next_cursor: page.resumeAfter === undefined ? null : encodeCursor(page.resumeAfter),
     };
+  });
+}
+
+/** If-None-Match holds one ETag, a list, or `*`; weak forms (W/"...") compare by their value. */
+function matchesEtag(header: string, etag: string): boolean {
+  if (header === '') return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
   });
 }

@@ -24,6 +24,13 @@ afterAll(async () => {
   await node?.stop();
 });
 
+/** For failure messages: how the node is doing, and what it printed if it is gone. */
+function nodeState(): string {
+  const { exitCode, signalCode } = node.process;
+  if (exitCode === null && signalCode === null) return '';
+  return `\nthe node exited (code ${exitCode}, signal ${signalCode}):\n${node.output()}`;
+}
+
 function kv(args: string[], stdin?: Buffer | string): Promise<RunResult> {
   return runShoal(['kv', ...args, '--addr', node.url], {}, stdin);
 }
@@ -39,7 +46,7 @@ async function httpPut(key: string, value: string): Promise<void> {
 
 async function ok(args: string[], stdin?: Buffer | string): Promise<Buffer> {
   const result = await kv(args, stdin);
-  expect(result.code, `shoal kv ${args.join(' ')}: ${runSummary(result)}`).toBe(0);
+  expect(result.code, `shoal kv ${args.join(' ')}: ${runSummary(result)}${nodeState()}`).toBe(0);
   return result.stdout;
 }
 

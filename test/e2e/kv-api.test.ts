@@ -529,7 +529,9 @@ describe('errors and robustness', () => {
       'PUT /v1/kv/ct HTTP/1.1\r\nHost: x\r\nContent-Type: t\xe9xt\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx',
       'GET /v1/kv/a HTTP/1.1\r\n',
     ];
-    const answers = await Promise.all(garbage.map((bytes) => rawRequest(host, httpPort, bytes)));
+    const answers = await Promise.all(
+      garbage.map((bytes) => rawRequest(host, httpPort, bytes, 1_000)),
+    );
     for (const [i, answer] of answers.entries()) {
       // Either no answer at all, or an HTTP error; never a server error, never a stack trace.
       if (answer !== '') expect(answer, `request ${i}`).toMatch(/^HTTP\/1\.1 [1-4]\d\d /);

@@ -91,15 +91,36 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Processes started by the test file that loaded this module. */
 const live = new Set<ChildProcess>();
 const tempDirs: string[] = [];
 let nodeCounter = 0;
 
+/**
+ * Every process started in this worker, across test files: killed if the worker exits while
+ * they still run. One set and one exit listener per worker, however often this module loads.
+ */
+const WORKER_CHILDREN = Symbol.for('shoal.test.children');
+const workerChildren = ((globalThis as Record<symbol, unknown>)[WORKER_CHILDREN] ??= (() => {
+  const children = new Set<ChildProcess>();
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+  return children;
+})()) as Set<ChildProcess>;
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  workerChildren.add(child);
+  child.once('exit', () => {
+    live.delete(child);
+    workerChildren.delete(child);
+  });
+}
+
 function killLeftovers(): void {
   for (const child of live) child.kill('SIGKILL');
 }
-
-process.once('exit', killLeftovers);
 
 afterAll(async () => {
   const exits = [...live].map(
@@ -190,6 +211,19 @@ async function isReady(url: string): Promise<boolean> {
   }
 }
 
+/** The name a node gives for itself in GET /v1/cluster/members, when it answers that route. */
+async function selfName(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${url}/v1/cluster/members`, {
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    const body = (await response.json()) as { self?: unknown };
+    return response.status === 200 && typeof body.self === 'string' ? body.self : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts `shoal serve` and resolves once GET /readyz answers 200. */
 export async function startShoal(options: StartShoalOptions = {}): Promise<ShoalProcess> {
   requireBuild();
@@ -228,9 +262,8 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  track(child);
   const exited = waitForChildExit(child);
-  void exited.then(() => live.delete(child));
   const chunks: string[] = [];
   const stderrChunks: string[] = [];
   let spawnError: Error | undefined;
@@ -262,7 +295,13 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
       );
       throw output().includes('EADDRINUSE') ? new PortTakenError(message) : new Error(message);
     }
-    if (await isReady(url)) break;
+    if (await isReady(url)) {
+      // The port was free when picked; make sure the node answering is this one.
+      const self = await selfName(url);
+      if (self === undefined || self === nodeName) break;
+      child.kill('SIGKILL');
+      throw new PortTakenError(describeFailure(`found ${url} already taken by node "${self}"`));
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(describeFailure('did not answer GET /readyz with 200 in time'));
@@ -324,7 +363,7 @@ export async function runShoal(
     env: baseEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  live.add(child);
+  track(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -351,7 +390,5 @@ export async function runShoal(
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
-  } finally {
-    live.delete(child);
   }
 }
