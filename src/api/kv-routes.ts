@@ -31,13 +31,13 @@ export function kvRoutes(router: Router, kv: KvService, config: Config): void {
     if (found === undefined)
       throw new ShoalError('NOT_FOUND', `key ${JSON.stringify(key)} not found`);
     const etag = `"${formatVersion(found.version)}"`;
-    ctx.set('ETag', etag);
+    ctx.res.setHeader('ETag', etag);
     if (matchesEtag(ctx.get('if-none-match'), etag)) {
       ctx.status = 304;
       return;
     }
-    // Set the header directly: ctx.type would run a MIME lookup on every read.
-    ctx.set('Content-Type', found.contentType);
+    // Set headers on the response directly: ctx.type would run a MIME lookup on every read.
+    ctx.res.setHeader('Content-Type', found.contentType);
     ctx.body = found.value;
   });
 

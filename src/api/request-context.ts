@@ -71,7 +71,7 @@ export function requestContext(metrics: NodeMetrics, logger: Logger) {
     const requestId =
       typeof offered === 'string' && REQUEST_ID_PATTERN.test(offered) ? offered : nextRequestId();
     ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
+    ctx.res.setHeader('X-Request-Id', requestId);
     try {
       await next();
       if (ctx.status === 404 && ctx.body == null) {
