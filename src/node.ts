@@ -8,12 +8,14 @@ import { clusterRoutes } from './api/cluster-routes.js';
 import { compatRoutes } from './api/compat-routes.js';
 import { kvRoutes } from './api/kv-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
+import { partitionRoutes } from './api/partition-routes.js';
 import { ConfigError, type Config } from './config.js';
 import { Membership } from './cluster/membership.js';
 import { LocalKv } from './kv/local-kv.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
+import { Partitioner } from './replication/partitioner.js';
 import { ExpirySweeper } from './store/expiry-sweeper.js';
 import { HybridLogicalClock } from './store/hlc.js';
 import { LmdbStore } from './store/lmdb-store.js';
@@ -60,6 +62,13 @@ export class ShoalNode {
         (router) => kvRoutes(router, kv, config),
         (router) => compatRoutes(router, kv, config),
         (router) => clusterRoutes(router, membership),
+        (router) =>
+          partitionRoutes(
+            router,
+            membership,
+            store,
+            new Partitioner(config.partitions, config.replicationFactor),
+          ),
         (router) => opsRoutes(router, readiness, metrics.registry),
       ],
       metrics,

@@ -4,9 +4,12 @@
 //
 // Three sub-databases: `records` (key -> encoded record, sorted for listing), `partitions` (the
 // partition index, see key-layout.ts) and `expiry` (due times, for the background purge).
+// Per-partition digests live in memory: summed up by the scan at open that also counts live keys,
+// then kept current by every write and purge.
 
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { PartitionDigests, recordFingerprint } from '../replication/partition-digests.js';
 import {
   decodeKey,
   encodeKey,
@@ -18,10 +21,16 @@ import {
   prefixEnd,
 } from './key-layout.js';
 import { partitionOf } from './partition.js';
-import { decodeRecord, encodeRecord, isLiveEncoded, isTombstoneEncoded } from './record-codec.js';
+import { decodeRecord, encodeRecord, isLiveEncoded } from './record-codec.js';
 import type { StoredRecord } from './record.js';
 import { RecordCache } from './record-cache.js';
-import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
+import {
+  supersedes,
+  type ListOptions,
+  type ListPage,
+  type PartitionSummary,
+  type Store,
+} from './store.js';
 
 const PRESENT = Buffer.from([1]);
 /** The LMDB file inside the data directory (its lock file sits beside it). */
@@ -43,8 +52,14 @@ type BinaryDb = Database<Buffer, Buffer>;
 export class LmdbStore implements Store {
   /** Writes handed to LMDB but not yet committed: later writes must compare against them. */
   private readonly pending = new Map<string, StoredRecord>();
+  /**
+   * Keys whose purge is handed to LMDB but not yet committed: LMDB still returns them, yet a
+   * write arriving now must find the key gone, or it would account for the purged record twice.
+   */
+  private readonly purging = new Set<string>();
   /** Decoded committed records of recently used keys. */
   private readonly cache = new RecordCache();
+  private readonly digests: PartitionDigests;
   private liveKeys = 0;
   private open = true;
 
@@ -55,8 +70,11 @@ export class LmdbStore implements Store {
     private readonly byExpiry: BinaryDb,
     private readonly partitions: number,
   ) {
-    for (const { value } of this.records.getRange({})) {
-      if (!isTombstoneEncoded(value)) this.liveKeys++;
+    this.digests = new PartitionDigests(partitions);
+    for (const { key, value } of this.records.getRange({})) {
+      const record = decodeRecord(decodeKey(key), value);
+      if (!record.tombstone) this.liveKeys++;
+      this.digests.add(partitionOf(key, partitions), recordFingerprint(key, record));
     }
   }
 
@@ -87,8 +105,9 @@ export class LmdbStore implements Store {
   }
 
   get(key: string): StoredRecord | undefined {
-    const pending = this.pending.get(key) ?? this.cache.get(key);
-    if (pending !== undefined) return pending;
+    const known = this.pending.get(key) ?? this.cache.get(key);
+    if (known !== undefined) return known;
+    if (this.purging.has(key)) return undefined;
     const bytes = this.records.get(encodeKey(key));
     if (bytes === undefined) return undefined;
     const record = decodeRecord(key, bytes);
@@ -103,12 +122,13 @@ export class LmdbStore implements Store {
 
     // All puts below happen in one event turn, so LMDB commits them in one transaction.
     const keyBytes = encodeKey(record.key);
+    const partition = partitionOf(keyBytes, this.partitions);
     if (current === undefined) {
-      void this.byPartition.put(
-        partitionIndexKey(partitionOf(keyBytes, this.partitions), keyBytes),
-        PRESENT,
-      );
+      void this.byPartition.put(partitionIndexKey(partition, keyBytes), PRESENT);
+    } else {
+      this.digests.remove(partition, recordFingerprint(keyBytes, current));
     }
+    this.digests.add(partition, recordFingerprint(keyBytes, record));
     if (
       current !== undefined &&
       current.expiresAtMs !== 0 &&
@@ -128,6 +148,7 @@ export class LmdbStore implements Store {
       await committed;
     } catch (err) {
       if (this.pending.get(record.key) === record) this.pending.delete(record.key);
+      this.recountPartition(partition);
       throw err;
     }
     // Only the latest write of the key moves from pending to the cache; an older one that
@@ -174,8 +195,9 @@ export class LmdbStore implements Store {
 
   async purgeExpired(nowMs: number, max: number): Promise<number> {
     const due = expiryIndexKey(nowMs + 1, Buffer.alloc(0));
-    let purged = 0;
     let last: Promise<boolean> | undefined;
+    const purgedKeys: string[] = [];
+    const touched = new Set<number>();
     for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
       const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
       last = this.byExpiry.remove(Buffer.from(indexKey));
@@ -184,20 +206,61 @@ export class LmdbStore implements Store {
       if (current === undefined || current.expiresAtMs !== expiresAtMs || this.pending.has(key))
         continue;
       const keyBytes = encodeKey(key);
-      void this.byPartition.remove(
-        partitionIndexKey(partitionOf(keyBytes, this.partitions), keyBytes),
-      );
+      const partition = partitionOf(keyBytes, this.partitions);
+      void this.byPartition.remove(partitionIndexKey(partition, keyBytes));
       last = this.records.remove(keyBytes);
       this.cache.delete(key);
+      this.purging.add(key);
+      purgedKeys.push(key);
+      this.digests.remove(partition, recordFingerprint(keyBytes, current));
+      touched.add(partition);
       if (!current.tombstone) this.liveKeys--;
-      purged++;
     }
-    if (last !== undefined) await last;
-    return purged;
+    try {
+      if (last !== undefined) await last;
+    } catch (err) {
+      for (const key of purgedKeys) this.purging.delete(key);
+      for (const partition of touched) this.recountPartition(partition);
+      throw err;
+    }
+    for (const key of purgedKeys) this.purging.delete(key);
+    return purgedKeys.length;
+  }
+
+  partitionSummary(partition: number): PartitionSummary {
+    return this.digests.summary(partition);
+  }
+
+  partitionSummaries(): PartitionSummary[] {
+    return this.digests.nonEmpty();
   }
 
   liveKeyCount(): number {
     return this.liveKeys;
+  }
+
+  /**
+   * Sums a partition's digest up again from what the store holds: its committed records plus
+   * writes still in flight. After a failed commit the incremental digest would otherwise keep
+   * records that never reached the disk, and replicas would see a difference that is not there.
+   */
+  private recountPartition(partition: number): void {
+    this.digests.clear(partition);
+    const seen = new Set<string>();
+    const { start, end } = partitionRange(partition);
+    for (const indexKey of this.byPartition.getKeys({ start, end })) {
+      const key = parsePartitionIndexKey(indexKey).key;
+      seen.add(key);
+      const record = this.get(key);
+      if (record !== undefined) {
+        this.digests.add(partition, recordFingerprint(encodeKey(key), record));
+      }
+    }
+    for (const [key, record] of this.pending) {
+      const keyBytes = encodeKey(key);
+      if (seen.has(key) || partitionOf(keyBytes, this.partitions) !== partition) continue;
+      this.digests.add(partition, recordFingerprint(keyBytes, record));
+    }
   }
 
   async close(): Promise<void> {

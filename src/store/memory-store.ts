@@ -1,15 +1,25 @@
 // The in-memory store: the same contract as the LMDB store, for the simulator and unit tests.
 
+import { PartitionDigests, recordFingerprint } from '../replication/partition-digests.js';
 import { encodeKey } from './key-layout.js';
 import { partitionOf } from './partition.js';
 import { isLive, type StoredRecord } from './record.js';
-import { supersedes, type ListOptions, type ListPage, type Store } from './store.js';
+import {
+  supersedes,
+  type ListOptions,
+  type ListPage,
+  type PartitionSummary,
+  type Store,
+} from './store.js';
 
 export class MemoryStore implements Store {
   private readonly records = new Map<string, StoredRecord>();
+  private readonly digests: PartitionDigests;
   private open = true;
 
-  constructor(private readonly partitions: number) {}
+  constructor(private readonly partitions: number) {
+    this.digests = new PartitionDigests(partitions);
+  }
 
   get isOpen(): boolean {
     return this.open;
@@ -21,7 +31,12 @@ export class MemoryStore implements Store {
 
   apply(record: StoredRecord): Promise<boolean> {
     if (!this.open) return Promise.reject(new Error('store is closed'));
-    if (!supersedes(record, this.records.get(record.key))) return Promise.resolve(false);
+    const current = this.records.get(record.key);
+    if (!supersedes(record, current)) return Promise.resolve(false);
+    const keyBytes = encodeKey(record.key);
+    const partition = partitionOf(keyBytes, this.partitions);
+    if (current !== undefined) this.digests.remove(partition, recordFingerprint(keyBytes, current));
+    this.digests.add(partition, recordFingerprint(keyBytes, record));
     this.records.set(record.key, { ...record, value: Buffer.from(record.value) });
     return Promise.resolve(true);
   }
@@ -61,10 +76,23 @@ export class MemoryStore implements Store {
       if (purged >= max) break;
       if (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
         this.records.delete(key);
+        const keyBytes = encodeKey(key);
+        this.digests.remove(
+          partitionOf(keyBytes, this.partitions),
+          recordFingerprint(keyBytes, record),
+        );
         purged++;
       }
     }
     return Promise.resolve(purged);
+  }
+
+  partitionSummary(partition: number): PartitionSummary {
+    return this.digests.summary(partition);
+  }
+
+  partitionSummaries(): PartitionSummary[] {
+    return this.digests.nonEmpty();
   }
 
   liveKeyCount(): number {

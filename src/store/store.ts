@@ -20,6 +20,18 @@ export interface ListPage {
   resumeAfter: string | undefined;
 }
 
+/** One partition as this store holds it: what replicas compare in anti-entropy. */
+export interface PartitionSummary {
+  partition: number;
+  /** Records held, tombstones included (replicas must agree on deletes too). */
+  keys: number;
+  /**
+   * 16 hex characters, equal on two stores exactly when they hold the same keys at the same
+   * versions, tombstones included (see replication/partition-digests.ts).
+   */
+  digest: string;
+}
+
 export interface Store {
   /** The raw record, tombstones and expired records included. */
   get(key: string): StoredRecord | undefined;
@@ -34,6 +46,10 @@ export interface Store {
   scanPartition(partition: number): Iterable<StoredRecord>;
   /** Removes records whose expiry is at or before nowMs, at most `max` of them; returns how many. */
   purgeExpired(nowMs: number, max: number): Promise<number>;
+  /** The partition's record count and digest, kept current on every write and purge. */
+  partitionSummary(partition: number): PartitionSummary;
+  /** Summaries of the partitions holding at least one record, in partition order. */
+  partitionSummaries(): PartitionSummary[];
   /** Number of keys that are not tombstones (expired keys count until they are purged). */
   liveKeyCount(): number;
   readonly isOpen: boolean;

@@ -4,11 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../src/store/partition.js';
 import type { StoredRecord } from '../../../src/store/record.js';
-import type { Store } from '../../../src/store/store.js';
+import type { PartitionSummary, Store } from '../../../src/store/store.js';
 
 export const PARTITIONS = 16;
 
-export function record(key: string, wallMs: number, overrides: Partial<StoredRecord> = {}): StoredRecord {
+export function record(
+  key: string,
+  wallMs: number,
+  overrides: Partial<StoredRecord> = {},
+): StoredRecord {
   return {
     key,
     value: Buffer.from(`value of ${key} at ${wallMs}`),
@@ -18,6 +22,25 @@ export function record(key: string, wallMs: number, overrides: Partial<StoredRec
     expiresAtMs: 0,
     ...overrides,
   };
+}
+
+const DIGEST_FORMAT = /^[0-9a-f]{16}$/;
+
+/** Writes as replicas receive them: several versions per key, deletes, out of order. */
+function replicaWrites(): StoredRecord[] {
+  const writes: StoredRecord[] = [];
+  for (let i = 0; i < 60; i++) {
+    writes.push(record(`item/${i}`, 10));
+    if (i % 3 === 0) writes.push(record(`item/${i}`, 20 + i));
+    if (i % 7 === 0)
+      writes.push(record(`item/${i}`, 90, { tombstone: true, value: Buffer.alloc(0) }));
+  }
+  return writes;
+}
+
+/** The summary of the partition that `key` hashes to. */
+function summaryOf(store: Store, key: string): PartitionSummary {
+  return store.partitionSummary(partitionOf(Buffer.from(key), PARTITIONS));
 }
 
 export function storeContract(name: string, openStore: () => Promise<Store>): void {
@@ -41,7 +64,9 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       expect(await store.apply(record('k', 20))).toBe(false);
       expect(store.get('k')?.version.wallMs).toBe(20);
       // Equal wall time and counter: the node name decides.
-      expect(await store.apply(record('k', 20, { version: { wallMs: 20, counter: 0, node: 'n2' } }))).toBe(true);
+      expect(
+        await store.apply(record('k', 20, { version: { wallMs: 20, counter: 0, node: 'n2' } })),
+      ).toBe(true);
       expect(store.get('k')?.version.node).toBe('n2');
       await store.close();
     });
@@ -76,7 +101,13 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
 
       const first = store.list({ prefix: 'a/', limit: 1, nowMs: 60, scanMax: 1000 });
       expect(first.keys).toEqual(['a/1']);
-      const rest = store.list({ prefix: 'a/', after: first.resumeAfter, limit: 100, nowMs: 60, scanMax: 1000 });
+      const rest = store.list({
+        prefix: 'a/',
+        after: first.resumeAfter,
+        limit: 100,
+        nowMs: 60,
+        scanMax: 1000,
+      });
       expect(rest.keys).toEqual(['a/z', 'a/€']);
       await store.close();
     });
@@ -87,7 +118,13 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       const page = store.list({ prefix: 't/', limit: 100, nowMs: 0, scanMax: 5 });
       expect(page.keys).toEqual([]);
       expect(page.resumeAfter).toBe('t/4');
-      const next = store.list({ prefix: 't/', after: page.resumeAfter, limit: 100, nowMs: 0, scanMax: 5 });
+      const next = store.list({
+        prefix: 't/',
+        after: page.resumeAfter,
+        limit: 100,
+        nowMs: 0,
+        scanMax: 5,
+      });
       expect(next).toEqual({ keys: ['t/8', 't/9'], resumeAfter: undefined });
       await store.close();
     });
@@ -120,6 +157,124 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       expect(store.get('e5')).toBeDefined();
       expect(store.liveKeyCount()).toBe(7);
       await store.close();
+    });
+
+    it('has no partition summaries while empty', async () => {
+      const store = await openStore();
+      expect(store.partitionSummaries()).toEqual([]);
+      expect(store.partitionSummary(3)).toEqual({
+        partition: 3,
+        keys: 0,
+        digest: '0000000000000000',
+      });
+      await store.close();
+    });
+
+    it('gives equal partition digests to stores that received the same writes in different orders', async () => {
+      const writes = replicaWrites();
+      const first = await openStore();
+      const second = await openStore();
+      for (const write of writes) await first.apply(write);
+      for (const write of [...writes].reverse()) await second.apply(write);
+
+      const summaries = first.partitionSummaries();
+      expect(second.partitionSummaries()).toEqual(summaries);
+      // Every key counts once, at its newest version, tombstones included.
+      for (const summary of summaries) {
+        expect(summary.digest).toMatch(DIGEST_FORMAT);
+        expect(summary.keys).toBe([...first.scanPartition(summary.partition)].length);
+      }
+      expect(summaries.reduce((sum, s) => sum + s.keys, 0)).toBe(60);
+      expect(summaries.map((s) => s.partition)).toEqual(
+        [...new Set(writes.map((w) => partitionOf(Buffer.from(w.key), PARTITIONS)))].sort(
+          (a, b) => a - b,
+        ),
+      );
+      expect(new Set(summaries.map((s) => s.digest)).size).toBe(summaries.length);
+      await first.close();
+      await second.close();
+    });
+
+    it('tells stores apart when one holds another version of a key, or a tombstone', async () => {
+      const first = await openStore();
+      const second = await openStore();
+      for (const write of replicaWrites()) {
+        await first.apply(write);
+        await second.apply(write);
+      }
+      const key = 'item/1';
+      const before = summaryOf(first, key);
+
+      // A newer version on one side: same key count, different digest, other partitions untouched.
+      await second.apply(record(key, 500));
+      expect(summaryOf(second, key).keys).toBe(before.keys);
+      expect(summaryOf(second, key).digest).not.toBe(before.digest);
+      const others = (store: Store): PartitionSummary[] =>
+        store.partitionSummaries().filter((s) => s.partition !== before.partition);
+      expect(others(second)).toEqual(others(first));
+
+      // The same version written by another node is another write.
+      await first.apply(record(key, 500, { version: { wallMs: 500, counter: 0, node: 'n2' } }));
+      expect(summaryOf(first, key).digest).not.toBe(summaryOf(second, key).digest);
+      await second.apply(record(key, 500, { version: { wallMs: 500, counter: 0, node: 'n2' } }));
+      expect(summaryOf(second, key)).toEqual(summaryOf(first, key));
+
+      // A delete is data too: a tombstone for a live key, then one for a key never written.
+      await first.apply(record(key, 600, { tombstone: true, value: Buffer.alloc(0) }));
+      expect(summaryOf(first, key).keys).toBe(before.keys);
+      expect(summaryOf(first, key).digest).not.toBe(summaryOf(second, key).digest);
+      await second.apply(record(key, 600, { tombstone: true, value: Buffer.alloc(0) }));
+      expect(summaryOf(second, key)).toEqual(summaryOf(first, key));
+
+      const ghost = 'never-written';
+      const ghostBefore = summaryOf(first, ghost);
+      await first.apply(record(ghost, 700, { tombstone: true, value: Buffer.alloc(0) }));
+      expect(summaryOf(first, ghost).keys).toBe(ghostBefore.keys + 1);
+      expect(summaryOf(first, ghost).digest).not.toBe(ghostBefore.digest);
+      await first.close();
+      await second.close();
+    });
+
+    it('takes purged records out of their partition digest', async () => {
+      const store = await openStore();
+      const reference = await openStore();
+      for (let i = 0; i < 30; i++) {
+        const expiring = i % 2 === 0;
+        await store.apply(record(`p/${i}`, 1, { expiresAtMs: expiring ? 100 : 0 }));
+        if (!expiring) await reference.apply(record(`p/${i}`, 1));
+      }
+      expect(store.partitionSummaries()).not.toEqual(reference.partitionSummaries());
+      expect(await store.purgeExpired(100, 1_000)).toBe(15);
+      expect(store.partitionSummaries()).toEqual(reference.partitionSummaries());
+
+      // Purging every record of a partition leaves it empty, as if nothing had been written.
+      const lone = await openStore();
+      await lone.apply(record('short-lived', 1, { expiresAtMs: 50 }));
+      expect(await lone.purgeExpired(50, 10)).toBe(1);
+      expect(lone.partitionSummaries()).toEqual([]);
+      await store.close();
+      await reference.close();
+      await lone.close();
+    });
+
+    it('counts a write that arrives while its key is being purged exactly once', async () => {
+      const store = await openStore();
+      const reference = await openStore();
+      await store.apply(record('racy', 1, { expiresAtMs: 100 }));
+      const purging = store.purgeExpired(100, 10);
+      const written = store.apply(record('racy', 2));
+      expect(await purging).toBe(1);
+      expect(await written).toBe(true);
+      await reference.apply(record('racy', 2));
+
+      expect(store.get('racy')?.version.wallMs).toBe(2);
+      expect(store.liveKeyCount()).toBe(1);
+      expect(store.partitionSummaries()).toEqual(reference.partitionSummaries());
+      expect(
+        [...store.scanPartition(partitionOf(Buffer.from('racy'), PARTITIONS))].map((r) => r.key),
+      ).toEqual(['racy']);
+      await store.close();
+      await reference.close();
     });
 
     it('counts live keys through puts, overwrites and deletes', async () => {
