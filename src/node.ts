@@ -59,17 +59,20 @@ export class ShoalNode {
     const readiness = { notReadyReasons: () => started.node?.notReadyReasons() ?? ['starting'] };
     const app = createApp(
       [
-        (router) => kvRoutes(router, kv, config),
-        (router) => compatRoutes(router, kv, config),
-        (router) => clusterRoutes(router, membership),
-        (router) =>
-          partitionRoutes(
-            router,
-            membership,
-            store,
-            new Partitioner(config.partitions, config.replicationFactor),
-          ),
-        (router) => opsRoutes(router, readiness, metrics.registry),
+        { prefix: '/v1/kv', add: (router) => kvRoutes(router, kv, config) },
+        { prefix: '', add: (router) => compatRoutes(router, kv, config) },
+        { prefix: '', add: (router) => clusterRoutes(router, membership) },
+        {
+          prefix: '',
+          add: (router) =>
+            partitionRoutes(
+              router,
+              membership,
+              store,
+              new Partitioner(config.partitions, config.replicationFactor),
+            ),
+        },
+        { prefix: '', add: (router) => opsRoutes(router, readiness, metrics.registry) },
       ],
       metrics,
       logger,
