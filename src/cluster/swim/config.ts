@@ -24,6 +24,15 @@ export interface SwimConfig {
    */
   indirectChecks: number;
   /**
+   * How long a member running an indirect probe for another waits for the target's ack before
+   * sending the requester a nack. Must leave the nack time to arrive within the requester's probe
+   * period, whose indirect part lasts probeIntervalMs - probeTimeoutMs: a nack that arrives after
+   * it counts as missed and wrongly lowers the requester's health (with memberlist's timings,
+   * probeTimeout for both, every nack for a really dead target arrives a network delay late).
+   * Shorter answers sooner; too short calls slow targets unreachable.
+   */
+  indirectNackTimeoutMs: number;
+  /**
    * Also try a failed probe over TCP (the shell's stream ping), as memberlist does, so that a
    * network that drops UDP but passes TCP is not mistaken for dead members.
    */
@@ -81,6 +90,13 @@ export interface SwimConfig {
    */
   deadReconnectIntervalMs: number;
   /**
+   * At most one push-pull per this interval with a member that probed us while unknown to us (it
+   * missed our table, or its announcement missed us). One sync teaches us everything the stranger
+   * knows, so more are rarely useful; the limit also keeps forged pings from making us send our
+   * full state to arbitrary addresses.
+   */
+  strangerSyncIntervalMs: number;
+  /**
    * Broadcasts waiting to be piggybacked. Past this the ones sent most often are dropped first
    * (push-pull repairs what they carried). memberlist leaves this to its user; serf uses 4,096.
    */
@@ -129,6 +145,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   probeIntervalMs: 1_000,
   probeTimeoutMs: 500,
   indirectChecks: 3,
+  indirectNackTimeoutMs: 400,
   tcpFallbackPing: true,
   gossipIntervalMs: 200,
   gossipNodes: 3,
@@ -139,6 +156,7 @@ export const DEFAULT_SWIM_CONFIG: Readonly<SwimConfig> = Object.freeze({
   awarenessMaxMultiplier: 8,
   pushPullIntervalMs: 30_000,
   deadReconnectIntervalMs: 30_000,
+  strangerSyncIntervalMs: 1_000,
   broadcastQueueMax: 4_096,
   membersMax: PUSH_PULL_STATES_MAX,
   removedMembersMax: 1_024,
@@ -177,9 +195,11 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   const positive: (keyof SwimConfig)[] = [
     'probeIntervalMs',
     'probeTimeoutMs',
+    'indirectNackTimeoutMs',
     'gossipIntervalMs',
     'pushPullIntervalMs',
     'deadReconnectIntervalMs',
+    'strangerSyncIntervalMs',
     'pushPullResultTimeoutMs',
     'retransmitMult',
     'suspicionMult',
@@ -208,6 +228,11 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   }
   if (config.probeTimeoutMs >= config.probeIntervalMs) {
     throw new SwimConfigError('probeTimeoutMs must be below probeIntervalMs');
+  }
+  if (config.indirectNackTimeoutMs >= config.probeIntervalMs - config.probeTimeoutMs) {
+    throw new SwimConfigError(
+      'indirectNackTimeoutMs must be below probeIntervalMs - probeTimeoutMs',
+    );
   }
   if (config.membersMax < 2 || config.membersMax > PUSH_PULL_STATES_MAX) {
     throw new SwimConfigError(`membersMax must be 2..${PUSH_PULL_STATES_MAX}`);

@@ -74,6 +74,10 @@ export interface SwimCounters {
   pushPullsRefused: number;
   pushPullsReceived: number;
   reconnectAttempts: number;
+  /** Push-pulls started because a member we did not know probed us. */
+  strangerSyncs: number;
+  /** Accusations older than a refutation we hold, answered with the refutation. */
+  staleRumoursCorrected: number;
   broadcastsQueued: number;
   /** Broadcasts dropped because the queue was full. */
   broadcastsDropped: number;
@@ -151,6 +155,8 @@ export function createCounters(): SwimCounters {
     pushPullsRefused: 0,
     pushPullsReceived: 0,
     reconnectAttempts: 0,
+    strangerSyncs: 0,
+    staleRumoursCorrected: 0,
     broadcastsQueued: 0,
     broadcastsDropped: 0,
     outboundPacketsDropped: 0,

@@ -102,6 +102,11 @@ export class MemberTable {
     return at !== undefined && incarnation <= at;
   }
 
+  /** Whether `name` was force-removed (and not seen again since). */
+  wasRemoved(name: string): boolean {
+    return this.removed.has(name);
+  }
+
   /** The member dead or left the longest (never `except`), for eviction when the table is full. */
   longestGone(except: string): Member | undefined {
     let oldest: Member | undefined;

@@ -14,8 +14,16 @@ export class ProbeScheduler {
   /**
    * A member that joined mid-pass goes to a random place in what is left of this pass (like
    * memberlist's random offset), so it is probed this pass without always being probed last.
+   * `orderMax` bounds the pass.
    */
-  add(name: string): void {
+  add(name: string, orderMax: number): void {
+    // Bounded even under churn (members evicted and added faster than we probe): the probed part
+    // of the pass goes first, and past that a newcomer simply waits for the next pass.
+    if (this.order.length >= orderMax) {
+      this.order = this.order.slice(this.position);
+      this.position = 0;
+      if (this.order.length >= orderMax) return;
+    }
     this.order.push(name);
     const last = this.order.length - 1;
     const span = last - this.position + 1;

@@ -71,10 +71,10 @@ export function shuffleInPlace<T>(random: Random, items: T[]): void {
 
 /**
  * Up to `k` distinct items that `accept` admits, chosen at random. Like memberlist's
- * kRandomNodes it draws random positions (at most 3n draws) instead of filtering the whole
- * list, so that picking 3 gossip targets among 1,000 members costs a few draws, not 1,000 calls.
- * When few items are acceptable it may return fewer than exist; callers treat that as "fewer
- * peers this round", which the protocol tolerates.
+ * kRandomNodes it first draws random positions (at most 3n draws), so that picking 3 gossip
+ * targets among 1,000 members costs a few draws rather than 1,000 calls; unlike it, when the
+ * draws come up short (a small list, or few acceptable items) it finishes with a scan from a
+ * random position, so it returns min(k, acceptable items) whenever that many exist.
  */
 export function sampleWhere<T>(
   random: Random,
@@ -87,6 +87,12 @@ export function sampleWhere<T>(
   if (k <= 0 || n === 0) return chosen;
   for (let draws = 0; draws < 3 * n && chosen.length < k; draws++) {
     const item = items[randomIntBelow(random, n)] as T;
+    if (!accept(item) || chosen.includes(item)) continue;
+    chosen.push(item);
+  }
+  const start = randomIntBelow(random, n);
+  for (let i = 0; i < n && chosen.length < k; i++) {
+    const item = items[(start + i) % n] as T;
     if (!accept(item) || chosen.includes(item)) continue;
     chosen.push(item);
   }

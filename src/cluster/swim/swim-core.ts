@@ -3,8 +3,9 @@
 // membership events and the next deadline come out of takeOutput(). No sockets, timers, clock
 // or Math.random here, so one process can run a thousand of these, seeded and repeatable.
 //
-// The protocol follows hashicorp/memberlist (state.go), with these differences, each for a reason
-// that memberlist's own issue tracker documents for Kubernetes:
+// The protocol follows hashicorp/memberlist (state.go). Where it departs, it is for Kubernetes,
+// where pods restart under their old names on new addresses, or to close a gap the simulator
+// showed:
 // - Dead and left members stay in the table until they return or are force-removed: replication
 //   needs to know who is gone, and a StatefulSet pod comes back under the same name.
 // - A member's address may change whenever its incarnation grows, whatever state we hold for it.
@@ -16,6 +17,11 @@
 // - Every dead member is retried now and then with a push-pull (as serf's reconnect does), and a
 //   member that contacts us while we hold it suspect or dead is told so at once (it refutes), so
 //   partitions of any length heal.
+// - Contradictions are repaired where they show: a stale accusation is answered with the newer
+//   alive we hold, and a probe from a member we have never heard of starts a push-pull with it.
+//   Both close the few-in-a-thousand holes that epidemic gossip leaves under loss or mass joins.
+// - A member running an indirect probe nacks before the requester's probe period ends, so a
+//   nack counts (see indirectNackTimeoutMs).
 // - A push-pull merge re-gossips only what changes a member we knew, plus the joiner's own state
 //   when the push-pull is a join; members merely new to us are not re-gossiped, since whoever
 //   told us already spreads them. This keeps a 1,000-member join from flooding every queue with
@@ -127,12 +133,16 @@ interface ProbeInFlight {
 interface Relay {
   originSeqNo: number;
   requester: PeerAddress;
-  wantNack: boolean;
-  deadlineMs: number;
+  /** When to nack (if wanted and still no ack); Infinity once sent or not wanted. */
+  nackAtMs: number;
+  /** Until when a late ack is still worth relaying (the requester's probe may still be open). */
+  expiresAtMs: number;
 }
 
 interface PendingPushPull {
   startedMs: number;
+  /** addressKey of the peer, so a second sync with the same peer is not started meanwhile. */
+  peer: string;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -184,6 +194,7 @@ export class SwimCore {
   private nextGossipAtMs = 0;
   private nextPushPullAtMs = 0;
   private nextReconnectAtMs = 0;
+  private nextStrangerSyncAtMs = 0;
 
   private outPackets: OutboundPacket[] = [];
   private outPushPulls: OutboundPushPull[] = [];
@@ -263,6 +274,11 @@ export class SwimCore {
   member(name: string): MemberView | undefined {
     const m = this.table.get(name);
     return m === undefined ? undefined : viewOf(m);
+  }
+
+  /** A member's state without copying it (for checks over many members). */
+  stateOf(name: string): MemberStateName | undefined {
+    return this.table.get(name)?.state;
   }
 
   memberCount(state?: MemberStateName): number {
@@ -349,11 +365,11 @@ export class SwimCore {
 
   /** The outcome of a fallback TCP ping: whether the target acked before the deadline. */
   streamPingResult(seqNo: number, ok: boolean, nowMs: number): void {
-    const now = this.clock(nowMs);
+    this.clock(nowMs);
     const probe = this.probe;
     if (!ok || probe === null || probe.seqNo !== seqNo) return;
     this.counters.streamPingRescues++;
-    this.probeSucceeded(now);
+    this.probeSucceeded();
   }
 
   /** Runs whatever is due: probe steps, suspicion timeouts, gossip, push-pull, reconnects. */
@@ -363,12 +379,12 @@ export class SwimCore {
       if (suspicion.deadlineMs <= now) this.suspicionExpired(name, now);
     }
     for (const [seqNo, relay] of this.relays) {
-      if (relay.deadlineMs > now) continue;
-      this.relays.delete(seqNo);
-      if (relay.wantNack) {
+      if (relay.nackAtMs <= now) {
+        relay.nackAtMs = Infinity;
         this.counters.nacksSent++;
         this.send(relay.requester, encode({ type: 'nack', seqNo: relay.originSeqNo }), []);
       }
+      if (relay.expiresAtMs <= now) this.relays.delete(seqNo);
     }
     const probe = this.probe;
     if (probe !== null) {
@@ -501,7 +517,9 @@ export class SwimCore {
     for (const suspicion of this.suspicions.values()) {
       deadline = Math.min(deadline, suspicion.deadlineMs);
     }
-    for (const relay of this.relays.values()) deadline = Math.min(deadline, relay.deadlineMs);
+    for (const relay of this.relays.values()) {
+      deadline = Math.min(deadline, relay.nackAtMs, relay.expiresAtMs);
+    }
     return deadline;
   }
 
@@ -530,13 +548,13 @@ export class SwimCore {
   private handle(from: PeerAddress, msg: Message, now: number): void {
     switch (msg.type) {
       case 'ping':
-        this.onPing(from, msg);
+        this.onPing(from, msg, now);
         return;
       case 'indirectPing':
         this.onIndirectPing(from, msg, now);
         return;
       case 'ack':
-        this.onAck(msg.seqNo, now);
+        this.onAck(msg.seqNo);
         return;
       case 'nack':
         this.onNack(msg.seqNo);
@@ -560,20 +578,39 @@ export class SwimCore {
     }
   }
 
-  private onPing(from: PeerAddress, msg: PingMessage): void {
+  private onPing(from: PeerAddress, msg: PingMessage, now: number): void {
     if (msg.target !== '' && msg.target !== this.me.name) {
       this.drop('misdirected');
       return;
     }
     const extras: Uint8Array[] = [];
-    // A member we hold suspect or dead is plainly running: tell it, so it refutes now rather
-    // than after the rumour happens to reach it (this is what heals a partition's two sides).
+    const replyTo = replyAddress(from, msg.sourceAddr, msg.sourcePort);
     const sender = msg.source === this.me.name ? undefined : this.table.get(msg.source);
     if (sender !== undefined && (sender.state === 'suspect' || sender.state === 'dead')) {
+      // A member we hold suspect or dead is plainly running: tell it, so it refutes now rather
+      // than after the rumour happens to reach it (this is what heals a partition's two sides).
       extras.push(encode(this.suspectOf(sender)));
+    } else if (sender === undefined && msg.source !== '' && msg.source !== this.me.name) {
+      this.syncWithStranger(msg.source, replyTo, now);
     }
     const ack: AckMessage = { type: 'ack', seqNo: msg.seqNo, payload: EMPTY_BYTES };
-    this.send(replyAddress(from, msg.sourceAddr, msg.sourcePort), encode(ack), extras);
+    this.send(replyTo, encode(ack), extras);
+  }
+
+  /**
+   * A member we have never heard of probes us: it knows us, we do not know it, so our views
+   * differ (its announcement missed us, as happens to a few members when many join at once).
+   * One push-pull with it repairs that now instead of at the next periodic sync, which at a
+   * thousand members is minutes away. At most one per strangerSyncIntervalMs and per peer at a
+   * time, and never for a member an operator removed (it returns with its own, newer alive).
+   */
+  private syncWithStranger(name: string, at: PeerAddress, now: number): void {
+    if (this.leaving || now < this.nextStrangerSyncAtMs || this.table.wasRemoved(name)) return;
+    const key = addressKey(at.addr, at.port);
+    for (const pending of this.pushPullsPending.values()) if (pending.peer === key) return;
+    if (!this.startPushPull(at, false, now)) return;
+    this.counters.strangerSyncs++;
+    this.nextStrangerSyncAtMs = now + this.config.strangerSyncIntervalMs;
   }
 
   private onIndirectPing(from: PeerAddress, msg: IndirectPingMessage, now: number): void {
@@ -595,8 +632,8 @@ export class SwimCore {
     this.relays.set(seqNo, {
       originSeqNo: msg.seqNo,
       requester,
-      wantNack: msg.wantNack,
-      deadlineMs: now + this.config.probeTimeoutMs,
+      nackAtMs: msg.wantNack ? now + this.config.indirectNackTimeoutMs : Infinity,
+      expiresAtMs: now + this.config.probeIntervalMs,
     });
     const ping: PingMessage = {
       type: 'ping',
@@ -609,9 +646,9 @@ export class SwimCore {
     this.send({ addr: msg.targetAddr, port: msg.targetPort }, encode(ping), []);
   }
 
-  private onAck(seqNo: number, now: number): void {
+  private onAck(seqNo: number): void {
     if (this.probe !== null && this.probe.seqNo === seqNo) {
-      this.probeSucceeded(now);
+      this.probeSucceeded();
       return;
     }
     const relay = this.relays.get(seqNo);
@@ -706,7 +743,11 @@ export class SwimCore {
       return;
     }
     const m = this.table.get(msg.node);
-    if (m === undefined || msg.incarnation < m.incarnation) return;
+    if (m === undefined) return;
+    if (msg.incarnation < m.incarnation) {
+      this.correctStaleRumour(m, from);
+      return;
+    }
     const suspicion = this.suspicions.get(msg.node);
     if (suspicion !== undefined) {
       // Re-gossip only new confirmations, so others can count them too.
@@ -739,12 +780,28 @@ export class SwimCore {
       return;
     }
     const m = this.table.get(msg.node);
-    if (m === undefined || msg.incarnation < m.incarnation) return;
+    if (m === undefined) return;
+    if (msg.incarnation < m.incarnation) {
+      this.correctStaleRumour(m, from);
+      return;
+    }
     const left = msg.from === msg.node;
     // Left is final for an incarnation; dead may still turn out to have been a leave.
     if (m.state === 'left' || (m.state === 'dead' && !left)) return;
     this.markGone(m, msg.incarnation, left ? 'left' : 'dead', now);
     this.broadcast(m.name, msg);
+  }
+
+  /**
+   * Whoever passed us an accusation older than the refutation we hold still believes it: its
+   * copy of the refutation was lost (at 10% loss a few members in a thousand miss a given
+   * rumour), and its suspicion timer will declare a live member dead. Answering the sender alone
+   * with what we hold costs one datagram per stale message and repairs it before that happens.
+   */
+  private correctStaleRumour(m: Member, from: PeerAddress | undefined): void {
+    if (from === undefined || m.state !== 'alive') return;
+    this.counters.staleRumoursCorrected++;
+    this.send(from, encode(this.aliveOf(m)), []);
   }
 
   /** Someone says we are suspect, dead or left at `incarnation`. */
@@ -895,7 +952,7 @@ export class SwimCore {
     }
     this.pushPullId = this.pushPullId >= Number.MAX_SAFE_INTEGER ? 1 : this.pushPullId + 1;
     const id = this.pushPullId;
-    this.pushPullsPending.set(id, { startedMs: now });
+    this.pushPullsPending.set(id, { startedMs: now, peer: addressKey(to.addr, to.port) });
     this.outPushPulls.push({ id, to, msg: this.localState(join), join });
     this.counters.pushPullsStarted++;
     this.counters.messagesSent.pushPull++;
@@ -989,6 +1046,10 @@ export class SwimCore {
     }
     probe.expectedNacks = peers.length;
     if (this.config.tcpFallbackPing) {
+      if (this.outStreamPings.length >= this.config.outboundPacketsMax) {
+        this.counters.outboundPacketsDropped++;
+        return;
+      }
       this.outStreamPings.push({
         to: probe.to,
         seqNo: probe.seqNo,
@@ -998,7 +1059,7 @@ export class SwimCore {
     }
   }
 
-  private probeSucceeded(_now: number): void {
+  private probeSucceeded(): void {
     this.probe = null;
     this.applyHealthDelta(-1);
   }
@@ -1111,7 +1172,7 @@ export class SwimCore {
       this.removeMember(gone, 'evicted');
     }
     this.table.add(member);
-    this.scheduler.add(member.name);
+    this.scheduler.add(member.name, 2 * this.config.membersMax);
     return member;
   }
 
