@@ -28,3 +28,5 @@ router.put('/v1/kv/:key', async (ctx) => {
 const app = new Koa();
 app.use(router.routes());
 app.listen(Number(process.argv[2] ?? 8090), '127.0.0.1');
+// Exit cleanly on SIGTERM so a --cpu-prof profile of the baseline is written too.
+process.on('SIGTERM', () => process.exit(0));
