@@ -19,8 +19,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# Pruning leaves the scope directories of removed packages (@types, @eslint, ...) empty.
 RUN npm run build \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+  && find node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete \
   && npm cache clean --force
 
 # --- runtime: only the compiled code, production dependencies and package.json --------------
