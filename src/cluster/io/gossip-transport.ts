@@ -103,9 +103,13 @@ export class GossipTransport {
       socket.setTimeout(timeoutMs, () => fail('timed out'));
       socket.on('error', (err) => fail(err.message));
       socket.on('close', () => fail('closed before a reply'));
-      socket.on('connect', () =>
-        socket.write(frame(this.envelope.seal(withChannel(channel, payload)))),
-      );
+      socket.on('connect', () => {
+        try {
+          socket.write(frame(this.envelope.seal(withChannel(channel, payload))));
+        } catch (err) {
+          fail(`cannot send: ${(err as Error).message}`);
+        }
+      });
       socket.on('data', (chunk) => {
         let frames: Uint8Array[];
         try {
@@ -168,7 +172,12 @@ export class GossipTransport {
         return;
       }
       for (const bytes of frames) {
-        chain = chain.then(() => this.answer(socket, from, bytes));
+        // answer() reports every failure itself; the catch only keeps a rejection from escaping.
+        chain = chain
+          .then(() => this.answer(socket, from, bytes))
+          .catch(() => {
+            socket.destroy();
+          });
       }
     });
   }
@@ -192,7 +201,14 @@ export class GossipTransport {
       socket.destroy();
       return;
     }
-    if (reply !== undefined && !socket.destroyed) socket.write(frame(this.envelope.seal(reply)));
+    if (reply === undefined || socket.destroyed) return;
+    try {
+      socket.write(frame(this.envelope.seal(reply)));
+    } catch {
+      // A reply too large to frame: the peer gets no answer and times out, the node carries on.
+      this.handlers.onDrop('stream_malformed');
+      socket.destroy();
+    }
   }
 }
 
