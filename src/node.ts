@@ -11,7 +11,10 @@ import { opsRoutes } from './api/ops-routes.js';
 import { partitionRoutes } from './api/partition-routes.js';
 import { ConfigError, type Config } from './config.js';
 import { Membership } from './cluster/membership.js';
-import { LocalKv } from './kv/local-kv.js';
+import { Coordinator } from './replication/coordinator.js';
+import { PeerRpcClient, PeerRpcServer } from './replication/peer-rpc.js';
+import { StreamChannel } from './cluster/io/gossip-transport.js';
+import { replicationMetrics } from './observability/replication-metrics.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
@@ -51,7 +54,20 @@ export class ShoalNode {
       throw err;
     }
     observeMembership(membership, logger, metrics.registry);
-    const kv = new LocalKv(store, new HybridLogicalClock(config.nodeName));
+    const partitioner = new Partitioner(config.partitions, config.replicationFactor);
+    const rpc = new PeerRpcClient(membership.peerEnvelope);
+    const kv = new Coordinator(
+      store,
+      new HybridLogicalClock(config.nodeName),
+      membership,
+      partitioner,
+      rpc,
+      replicationMetrics(metrics.registry),
+    );
+    const rpcServer = new PeerRpcServer(kv.handlers());
+    membership.serveChannel(StreamChannel.replication, (from, payload) =>
+      rpcServer.handleFrame(from, payload),
+    );
     const sweeper = new ExpirySweeper(store, (err) => logger.error({ err }, 'expiry sweep failed'));
 
     // Routes are built before the node object exists; readiness asks the node once it does.
@@ -64,13 +80,7 @@ export class ShoalNode {
         { prefix: '', add: (router) => clusterRoutes(router, membership) },
         {
           prefix: '',
-          add: (router) =>
-            partitionRoutes(
-              router,
-              membership,
-              store,
-              new Partitioner(config.partitions, config.replicationFactor),
-            ),
+          add: (router) => partitionRoutes(router, membership, store, partitioner),
         },
         { prefix: '', add: (router) => opsRoutes(router, readiness, metrics.registry) },
       ],

@@ -36,6 +36,8 @@ const LEAVE_POLL_MS = 100;
 /** Timers never wait longer than this, so a clock hiccup cannot stall the protocol. */
 const TIMER_MS_MAX = 1_000;
 
+export type ChannelHandler = (from: PeerAddr, payload: Uint8Array) => Promise<Uint8Array>;
+
 export type TransportDrop = DropReason | 'stream_malformed' | 'stream_refused' | 'send_failed';
 
 export interface MembershipEvents {
@@ -52,6 +54,7 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
   private stopped = false;
   private transport!: GossipTransport;
   private readonly joinPushPulls = new Set<number>();
+  private readonly channels = new Map<number, ChannelHandler>();
 
   private constructor(
     private readonly core: SwimCore,
@@ -160,12 +163,26 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     this.pump();
   }
 
+  /** Hands the TCP frames of another protocol (replication) on this port to `handler`. */
+  serveChannel(channel: number, handler: ChannelHandler): void {
+    this.channels.set(channel, handler);
+  }
+
+  /** The envelope every packet and frame on this port is sealed with. */
+  get peerEnvelope(): Envelope {
+    return this.envelope;
+  }
+
   private onStream(
     channel: number,
     from: PeerAddr,
     payload: Uint8Array,
   ): Promise<Uint8Array | undefined> {
-    if (this.stopped || channel !== StreamChannel.membership) return Promise.resolve(undefined);
+    if (this.stopped) return Promise.resolve(undefined);
+    if (channel !== StreamChannel.membership) {
+      const handler = this.channels.get(channel);
+      return handler === undefined ? Promise.resolve(undefined) : handler(from, payload);
+    }
     let msg: Message;
     try {
       msg = decode(payload);

@@ -351,6 +351,21 @@ describe("the image, run as the chart's StatefulSet runs it", () => {
     }
   });
 
+  it('reads on every node what was written through another (replicated, quorum)', async () => {
+    for (const [i, writer] of plans.entries()) {
+      const key = `replicated/${writer.pod.name}`;
+      const put = await fetch(`${httpUrl(writer)}/v1/kv/${encodeURIComponent(key)}`, {
+        method: 'PUT',
+        body: `from ${writer.pod.name}`,
+      });
+      expect(put.status).toBe(200);
+      const reader = plans[(i + 1) % plans.length] as PodPlan;
+      const get = await fetch(`${httpUrl(reader)}/v1/kv/${encodeURIComponent(key)}`);
+      expect(get.status).toBe(200);
+      expect(await get.text()).toBe(`from ${writer.pod.name}`);
+    }
+  });
+
   it(
     'is scraped by a real Prometheus the way the pod annotations ask: up is 1 for all three',
     async () => {

@@ -1,0 +1,357 @@
+// The coordinator: any node serves any request for the whole cluster. A key lives on the N
+// replicas the partitioner names for its partition; a write goes to all of them and is answered
+// after W acknowledgements, a read asks them and answers with the newest version after R replies
+// (`one` = 1, `quorum` = floor(N/2)+1, `all` = N). Only the key's replicas count (Cassandra's
+// rule): when too few answer, the client gets QUORUM_UNAVAILABLE with the needed and reached
+// counts, never a partial success reported as success. Stale replicas seen by a read are sent
+// the newest version in the background (read repair).
+//
+// N is capped by the members in the layout, so a cluster smaller than the replication factor
+// (a single node in development) still serves with every replica it has.
+
+import type { Consistency } from '../config.js';
+import { ShoalError } from '../errors.js';
+import type { ClusterView, MemberView } from '../cluster/cluster-view.js';
+import type {
+  KvService,
+  ListRequest,
+  ListResult,
+  PutRequest,
+  ReadResult,
+} from '../kv/kv-service.js';
+import { HybridLogicalClock } from '../store/hlc.js';
+import { encodeKey } from '../store/key-layout.js';
+import { partitionOf } from '../store/partition.js';
+import { isLive, type StoredRecord } from '../store/record.js';
+import type { Store } from '../store/store.js';
+import { compareVersions, type Version } from '../store/version.js';
+import { layoutMembers, type Partitioner } from './partitioner.js';
+import type { PeerRpcClient } from './peer-rpc.js';
+
+/** Records examined per list page at most, so a page over many tombstones stays cheap. */
+export const LIST_SCAN_RECORDS_MAX = 10_000;
+
+/** A replica's answer to one request must come within this, or it counts as not answering. */
+export const REPLICA_TIMEOUT_MS = 2_000;
+
+export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
+export type ReplicationOutcome = 'ok' | 'unavailable';
+
+export interface ReplicationObserver {
+  request(op: ReplicationOp, consistency: Consistency, outcome: ReplicationOutcome): void;
+  readRepair(): void;
+}
+
+/** Replicas needed for a consistency level out of n. */
+export function required(consistency: Consistency, n: number): number {
+  if (consistency === 'one') return Math.min(1, n);
+  if (consistency === 'all') return n;
+  return Math.floor(n / 2) + 1;
+}
+
+/** A record as it travels between nodes (msgpack keeps the Buffer). */
+export interface WireRecord {
+  key: string;
+  value: Uint8Array;
+  contentType: string;
+  wallMs: number;
+  counter: number;
+  node: string;
+  tombstone: boolean;
+  expiresAtMs: number;
+}
+
+export function toWire(r: StoredRecord): WireRecord {
+  return {
+    key: r.key,
+    value: r.value,
+    contentType: r.contentType,
+    wallMs: r.version.wallMs,
+    counter: r.version.counter,
+    node: r.version.node,
+    tombstone: r.tombstone,
+    expiresAtMs: r.expiresAtMs,
+  };
+}
+
+export function fromWire(w: WireRecord): StoredRecord {
+  const valid =
+    typeof w === 'object' &&
+    w !== null &&
+    typeof w.key === 'string' &&
+    w.value instanceof Uint8Array &&
+    typeof w.contentType === 'string' &&
+    Number.isSafeInteger(w.wallMs) &&
+    Number.isSafeInteger(w.counter) &&
+    typeof w.node === 'string' &&
+    typeof w.tombstone === 'boolean' &&
+    Number.isSafeInteger(w.expiresAtMs);
+  if (!valid) throw new Error('malformed record from a peer');
+  return {
+    key: w.key,
+    value: Buffer.from(w.value.buffer, w.value.byteOffset, w.value.byteLength),
+    contentType: w.contentType,
+    version: { wallMs: w.wallMs, counter: w.counter, node: w.node },
+    tombstone: w.tombstone,
+    expiresAtMs: w.expiresAtMs,
+  };
+}
+
+export class Coordinator implements KvService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: HybridLogicalClock,
+    private readonly cluster: ClusterView,
+    private readonly partitioner: Partitioner,
+    private readonly rpc: PeerRpcClient,
+    private readonly observer: ReplicationObserver,
+    private readonly wallClock: () => number = Date.now,
+  ) {}
+
+  async get(key: string, consistency: Consistency): Promise<ReadResult | undefined> {
+    const newest = await this.read(key, consistency, 'get');
+    if (!isLive(newest, this.wallClock())) return undefined;
+    return { value: newest.value, contentType: newest.contentType, version: newest.version };
+  }
+
+  async put(request: PutRequest): Promise<Version> {
+    const record: StoredRecord = {
+      key: request.key,
+      value: request.value,
+      contentType: request.contentType,
+      version: this.nextVersion(request.key),
+      tombstone: false,
+      expiresAtMs: request.ttlMs === undefined ? 0 : this.wallClock() + request.ttlMs,
+    };
+    await this.write(record, request.consistency, 'put');
+    return record.version;
+  }
+
+  async delete(key: string, consistency: Consistency): Promise<Version | undefined> {
+    const current = await this.read(key, consistency, 'delete');
+    if (!isLive(current, this.wallClock())) return undefined;
+    const record: StoredRecord = {
+      key,
+      value: Buffer.alloc(0),
+      contentType: '',
+      version: this.nextVersion(key, current.version),
+      tombstone: true,
+      expiresAtMs: 0,
+    };
+    await this.write(record, consistency, 'delete');
+    return record.version;
+  }
+
+  /** Every live member's page, merged: a key is listed if any replica holds it live. */
+  async list(request: ListRequest): Promise<ListResult> {
+    const peers = this.cluster
+      .members()
+      .filter((m) => m.state === 'alive' && m.name !== this.cluster.selfName);
+    const pages = await Promise.all([
+      Promise.resolve(this.localList(request)),
+      ...peers.map((m) =>
+        this.rpc
+          .call(peerAddr(m), 'list', request, REPLICA_TIMEOUT_MS)
+          .then((page) => page as ListResult)
+          .catch(() => undefined),
+      ),
+    ]);
+    // Each page stopped at its own limit or scan bound; the merged page may only go as far as
+    // the shortest unfinished page reached, or keys beyond it could be skipped.
+    let bound: string | undefined;
+    for (const page of pages) {
+      if (
+        page?.resumeAfter !== undefined &&
+        (bound === undefined || byteCompare(page.resumeAfter, bound) < 0)
+      ) {
+        bound = page.resumeAfter;
+      }
+    }
+    const keys = new Set<string>();
+    for (const page of pages) for (const key of page?.keys ?? []) keys.add(key);
+    let merged = [...keys].sort(byteCompare);
+    if (bound !== undefined) merged = merged.filter((key) => byteCompare(key, bound) <= 0);
+    const truncated = merged.length > request.limit;
+    merged = merged.slice(0, request.limit);
+    return { keys: merged, resumeAfter: truncated ? merged[merged.length - 1] : bound };
+  }
+
+  /** The RPC methods replicas answer for coordinators. */
+  handlers(): Record<string, (params: unknown) => Promise<unknown>> {
+    return {
+      apply: async (params) => this.store.apply(fromWire(params as WireRecord)),
+      get: (params) => {
+        const record = this.store.get(String((params as { key: unknown }).key));
+        return Promise.resolve(record === undefined ? null : toWire(record));
+      },
+      list: (params) => Promise.resolve(this.localList(params as ListRequest)),
+    };
+  }
+
+  private localList(request: ListRequest): ListResult {
+    return this.store.list({
+      prefix: String(request.prefix),
+      after:
+        request.after === undefined || request.after === null ? undefined : String(request.after),
+      limit: Math.max(1, Math.min(1_000, Number(request.limit) || 1)),
+      nowMs: this.wallClock(),
+      scanMax: LIST_SCAN_RECORDS_MAX,
+    });
+  }
+
+  private replicasOf(key: string): MemberView[] {
+    const members = this.cluster.members();
+    const layout = this.partitioner.layout(layoutMembers(members));
+    const byName = new Map(members.map((m) => [m.name, m]));
+    const partition = partitionOf(encodeKey(key), layout.partitions);
+    return layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []);
+  }
+
+  /** A version newer than any this node has stored or seen for the key. */
+  private nextVersion(key: string, seen?: Version): Version {
+    const local = this.store.get(key);
+    if (local !== undefined) this.clock.observe(local.version);
+    if (seen !== undefined) this.clock.observe(seen);
+    return this.clock.now();
+  }
+
+  private applyAt(member: MemberView, record: StoredRecord): Promise<unknown> {
+    if (member.name === this.cluster.selfName) return this.store.apply(record);
+    return this.rpc.call(peerAddr(member), 'apply', toWire(record), REPLICA_TIMEOUT_MS);
+  }
+
+  private async readAt(member: MemberView, key: string): Promise<StoredRecord | undefined> {
+    if (member.name === this.cluster.selfName) return this.store.get(key);
+    const reply = await this.rpc.call(peerAddr(member), 'get', { key }, REPLICA_TIMEOUT_MS);
+    return reply === null ? undefined : fromWire(reply as WireRecord);
+  }
+
+  private write(record: StoredRecord, consistency: Consistency, op: ReplicationOp): Promise<void> {
+    const replicas = this.replicasOf(record.key);
+    const needed = required(consistency, replicas.length);
+    return new Promise((resolve, reject) => {
+      let acked = 0;
+      let failed = 0;
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        if (acked >= needed) {
+          settled = true;
+          this.observer.request(op, consistency, 'ok');
+          resolve();
+        } else if (acked + failed === replicas.length) {
+          // Decided once every replica has answered or timed out, so `reached` is the final count.
+          settled = true;
+          this.observer.request(op, consistency, 'unavailable');
+          reject(unavailable(needed, acked, replicas.length));
+        }
+      };
+      if (replicas.length === 0) {
+        failed = 1;
+        settle();
+        return;
+      }
+      for (const member of replicas) {
+        this.applyAt(member, record).then(
+          () => {
+            acked++;
+            settle();
+          },
+          () => {
+            failed++;
+            settle();
+          },
+        );
+      }
+    });
+  }
+
+  private read(
+    key: string,
+    consistency: Consistency,
+    op: ReplicationOp,
+  ): Promise<StoredRecord | undefined> {
+    const replicas = this.replicasOf(key);
+    const needed = required(consistency, replicas.length);
+    return new Promise((resolve, reject) => {
+      const replies: { member: MemberView; record: StoredRecord | undefined }[] = [];
+      let failed = 0;
+      let settled = false;
+      const newestOf = (): StoredRecord | undefined =>
+        replies.reduce<StoredRecord | undefined>(
+          (best, { record }) =>
+            record !== undefined &&
+            (best === undefined || compareVersions(record.version, best.version) > 0)
+              ? record
+              : best,
+          undefined,
+        );
+      const settle = (): void => {
+        if (!settled && replies.length >= needed) {
+          settled = true;
+          this.observer.request(op, consistency, 'ok');
+          resolve(newestOf());
+        } else if (!settled && failed > replicas.length - needed) {
+          settled = true;
+          this.observer.request(op, consistency, 'unavailable');
+          reject(unavailable(needed, replies.length, replicas.length));
+        }
+        if (replies.length + failed === replicas.length) this.repair(replies);
+      };
+      if (replicas.length === 0) {
+        failed = 1;
+        settle();
+        return;
+      }
+      for (const member of replicas) {
+        this.readAt(member, key).then(
+          (record) => {
+            replies.push({ member, record });
+            settle();
+          },
+          () => {
+            failed++;
+            settle();
+          },
+        );
+      }
+    });
+  }
+
+  /** Sends the newest version to every replica that answered with an older one or none. */
+  private repair(replies: { member: MemberView; record: StoredRecord | undefined }[]): void {
+    let newest: StoredRecord | undefined;
+    for (const { record } of replies) {
+      if (
+        record !== undefined &&
+        (newest === undefined || compareVersions(record.version, newest.version) > 0)
+      )
+        newest = record;
+    }
+    if (newest === undefined) return;
+    for (const { member, record } of replies) {
+      if (record !== undefined && compareVersions(record.version, newest.version) === 0) continue;
+      this.observer.readRepair();
+      this.applyAt(member, newest).catch(() => undefined);
+    }
+  }
+}
+
+function peerAddr(member: MemberView): { addr: string; port: number } {
+  return { addr: member.addr, port: member.gossipPort };
+}
+
+function unavailable(needed: number, reached: number, replicas: number): ShoalError {
+  return new ShoalError(
+    'QUORUM_UNAVAILABLE',
+    `${reached} of the key's ${replicas} replicas answered; ${needed} needed`,
+    {
+      needed,
+      reached,
+    },
+  );
+}
+
+function byteCompare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
