@@ -15,6 +15,8 @@ export type ForceRemoveOutcome = 'removed' | 'alive' | 'unknown';
 
 export interface ClusterView {
   readonly selfName: string;
+  /** Grows whenever the member list may have changed: views derived from it can be cached by it. */
+  readonly generation: number;
   members(): MemberView[];
   /** Removes a dead or left member for good; refuses members that are alive or suspect. */
   forceRemove(name: string): ForceRemoveOutcome;

@@ -55,6 +55,7 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
   private transport!: GossipTransport;
   private readonly joinPushPulls = new Set<number>();
   private readonly channels = new Map<number, ChannelHandler>();
+  private generationCount = 0;
 
   private constructor(
     private readonly core: SwimCore,
@@ -102,6 +103,10 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     return membership;
   }
 
+  get generation(): number {
+    return this.generationCount;
+  }
+
   get selfName(): string {
     return this.core.name;
   }
@@ -132,6 +137,7 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
 
   forceRemove(name: string): ForceRemoveOutcome {
     const outcome = this.core.forceRemove(name);
+    if (outcome === 'removed') this.generationCount++;
     this.pump();
     // A node cannot remove itself; to the operator it is an alive member like any other.
     return outcome === 'self' ? 'alive' : outcome;
@@ -205,6 +211,7 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     for (const packet of output.packets) this.transport.sendPacket(packet.to, packet.bytes);
     for (const pushPull of output.pushPulls) void this.runPushPull(pushPull);
     for (const ping of output.streamPings) void this.runStreamPing(ping);
+    if (output.events.length > 0) this.generationCount++;
     for (const event of output.events) this.emit('member', event);
     clearTimeout(this.timer);
     if (Number.isFinite(output.nextDeadlineMs)) {

@@ -98,6 +98,8 @@ export function fromWire(w: WireRecord): StoredRecord {
 }
 
 export class Coordinator implements KvService {
+  private replicaCache: { generation: number; byPartition: MemberView[][] } | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly clock: HybridLogicalClock,
@@ -200,11 +202,25 @@ export class Coordinator implements KvService {
   }
 
   private replicasOf(key: string): MemberView[] {
-    const members = this.cluster.members();
-    const layout = this.partitioner.layout(layoutMembers(members));
-    const byName = new Map(members.map((m) => [m.name, m]));
-    const partition = partitionOf(encodeKey(key), layout.partitions);
-    return layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []);
+    // Recomputed only when membership changed: the hot path is one hash and one array lookup.
+    if (
+      this.replicaCache === undefined ||
+      this.replicaCache.generation !== this.cluster.generation
+    ) {
+      const generation = this.cluster.generation;
+      const members = this.cluster.members();
+      const layout = this.partitioner.layout(layoutMembers(members));
+      const byName = new Map(members.map((m) => [m.name, m]));
+      const byPartition = Array.from({ length: layout.partitions }, (_, p) =>
+        layout.replicasOf(p).flatMap((name) => byName.get(name) ?? []),
+      );
+      this.replicaCache = { generation, byPartition };
+    }
+    return (
+      this.replicaCache.byPartition[
+        partitionOf(encodeKey(key), this.replicaCache.byPartition.length)
+      ] ?? []
+    );
   }
 
   /** A version newer than any this node has stored or seen for the key. */
