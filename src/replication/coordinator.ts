@@ -263,8 +263,9 @@ export class Coordinator implements KvService {
         }
       };
       if (replicas.length === 0) {
-        failed = 1;
-        settle();
+        // No member may hold the key (every one has left, this node included while it drains).
+        this.observer.request(op, consistency, 'unavailable');
+        reject(unavailable(Math.max(needed, 1), 0, 0));
         return;
       }
       for (const member of replicas) {
@@ -315,8 +316,8 @@ export class Coordinator implements KvService {
         if (replies.length + failed === replicas.length) this.repair(replies);
       };
       if (replicas.length === 0) {
-        failed = 1;
-        settle();
+        this.observer.request(op, consistency, 'unavailable');
+        reject(unavailable(Math.max(needed, 1), 0, 0));
         return;
       }
       for (const member of replicas) {

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.js';
+import { Envelope } from '../../../src/cluster/envelope.js';
 import {
+  Coordinator,
   fromWire,
   required,
   toWire,
   type WireRecord,
 } from '../../../src/replication/coordinator.js';
+import { Partitioner } from '../../../src/replication/partitioner.js';
+import { PeerRpcClient } from '../../../src/replication/peer-rpc.js';
+import { HybridLogicalClock } from '../../../src/store/hlc.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { StoredRecord } from '../../../src/store/record.js';
 
 describe('quorum arithmetic', () => {
@@ -50,5 +57,75 @@ describe('records between nodes', () => {
     expect(() => fromWire({ ...toWire(record), ...change } as unknown as WireRecord)).toThrow(
       /malformed/,
     );
+  });
+});
+
+describe('a coordinator on its own', () => {
+  const observed: string[] = [];
+  const observer = {
+    request: (op: string, consistency: string, outcome: string) =>
+      observed.push(`${op} ${consistency} ${outcome}`),
+    readRepair: () => observed.push('repair'),
+  };
+
+  function coordinator(state: 'alive' | 'left'): Coordinator {
+    const self: MemberView = {
+      name: 'solo',
+      addr: '127.0.0.1',
+      gossipPort: 7946,
+      httpPort: 8080,
+      state,
+      incarnation: 1,
+    };
+    const cluster: ClusterView = {
+      selfName: 'solo',
+      generation: 0,
+      members: () => [self],
+      forceRemove: () => 'alive',
+    };
+    return new Coordinator(
+      new MemoryStore(16),
+      new HybridLogicalClock('solo'),
+      cluster,
+      new Partitioner(16, 3),
+      new PeerRpcClient(new Envelope('shoal', undefined)),
+      observer,
+    );
+  }
+
+  it('serves every consistency level with the one replica a single node has', async () => {
+    const kv = coordinator('alive');
+    for (const consistency of ['one', 'quorum', 'all'] as const) {
+      const version = await kv.put({
+        key: 'k',
+        value: Buffer.from(consistency),
+        contentType: 'text/plain',
+        ttlMs: undefined,
+        consistency,
+      });
+      expect((await kv.get('k', consistency))?.version).toEqual(version);
+    }
+    expect((await kv.list({ prefix: '', after: undefined, limit: 10 })).keys).toEqual(['k']);
+    expect(await kv.delete('k', 'all')).toBeDefined();
+    expect(await kv.get('k', 'quorum')).toBeUndefined();
+    expect(await kv.delete('k', 'all')).toBeUndefined();
+    expect(observed).toContain('put all ok');
+  });
+
+  it('refuses at once, not hangs, when no member may hold the key (this node has left)', async () => {
+    const kv = coordinator('left');
+    const write = kv.put({
+      key: 'k',
+      value: Buffer.from('v'),
+      contentType: 'text/plain',
+      ttlMs: undefined,
+      consistency: 'one',
+    });
+    await expect(write).rejects.toMatchObject({
+      code: 'QUORUM_UNAVAILABLE',
+      details: { needed: 1, reached: 0 },
+    });
+    await expect(kv.get('k', 'one')).rejects.toMatchObject({ code: 'QUORUM_UNAVAILABLE' });
+    expect(observed).toContain('put one unavailable');
   });
 });
