@@ -14,7 +14,8 @@ import { Membership } from './cluster/membership.js';
 import { Coordinator } from './replication/coordinator.js';
 import { PeerRpcClient, PeerRpcServer } from './replication/peer-rpc.js';
 import { StreamChannel } from './cluster/io/gossip-transport.js';
-import { replicationMetrics } from './observability/replication-metrics.js';
+import { antiEntropyMetrics, replicationMetrics } from './observability/replication-metrics.js';
+import { AntiEntropy } from './replication/anti-entropy.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
@@ -38,6 +39,7 @@ export class ShoalNode {
     private readonly store: LmdbStore,
     private readonly membership: Membership,
     private readonly sweeper: ExpirySweeper,
+    private readonly antiEntropy: AntiEntropy,
     private readonly server: Server,
     readonly metrics: NodeMetrics,
   ) {}
@@ -64,7 +66,14 @@ export class ShoalNode {
       rpc,
       replicationMetrics(metrics.registry),
     );
-    const rpcServer = new PeerRpcServer(kv.handlers());
+    const antiEntropy = new AntiEntropy(
+      store,
+      membership,
+      partitioner,
+      rpc,
+      antiEntropyMetrics(metrics.registry),
+    );
+    const rpcServer = new PeerRpcServer({ ...kv.handlers(), ...antiEntropy.handlers() });
     membership.serveChannel(StreamChannel.replication, (from, payload) =>
       rpcServer.handleFrame(from, payload),
     );
@@ -88,7 +97,16 @@ export class ShoalNode {
       logger,
     );
     const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.callback());
-    const node = new ShoalNode(config, logger, store, membership, sweeper, server, metrics);
+    const node = new ShoalNode(
+      config,
+      logger,
+      store,
+      membership,
+      sweeper,
+      antiEntropy,
+      server,
+      metrics,
+    );
     started.node = node;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -104,6 +122,7 @@ export class ShoalNode {
       throw err;
     }
     sweeper.start();
+    antiEntropy.start();
     logger.info(
       {
         httpPort: node.httpPort,
@@ -151,6 +170,7 @@ export class ShoalNode {
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
     await this.sweeper.stop();
+    await this.antiEntropy.stop();
     await this.store.close();
     this.logger.info('shoal node stopped');
   }

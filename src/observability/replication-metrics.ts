@@ -29,3 +29,13 @@ export function replicationMetrics(registry: Registry): ReplicationObserver {
     },
   };
 }
+
+/** Records anti-entropy copied between replicas; returns the function to report them with. */
+export function antiEntropyMetrics(registry: Registry): (records: number) => void {
+  const repairs = new Counter({
+    name: 'shoal_anti_entropy_repairs_total',
+    help: 'Records anti-entropy copied between replicas whose partition digests differed.',
+    registers: [registry],
+  });
+  return (records) => repairs.inc(records);
+}

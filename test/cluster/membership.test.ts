@@ -82,6 +82,38 @@ async function eventually(
   }
 }
 
+/** Polls until, for every partition, all its running replicas report the same digest. */
+async function replicasConverge(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let differing: number[] = [];
+  for (;;) {
+    const layout = (await (await fetch(`${running()[0]?.url}/v1/cluster/partitions`)).json()) as {
+      partitions: { id: number; replicas: string[] }[];
+    };
+    const digests = new Map<string, Map<number, string>>();
+    for (const node of running()) {
+      const local = (await (
+        await fetch(`${node.url}/v1/cluster/partitions?local=true`)
+      ).json()) as {
+        partitions: { id: number; digest: string }[];
+      };
+      digests.set(node.nodeName, new Map(local.partitions.map((p) => [p.id, p.digest])));
+    }
+    differing = layout.partitions
+      .filter(
+        ({ id, replicas }) =>
+          new Set(
+            replicas.filter((r) => digests.has(r)).map((r) => digests.get(r)?.get(id) ?? 'empty'),
+          ).size > 1,
+      )
+      .map(({ id }) => id);
+    if (differing.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`replicas still differ in partitions ${differing.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 const stateOf = (members: Member[], name: string): string | undefined =>
   members.find((m) => m.name === name)?.state;
 const running = (): ShoalProcess[] => [...nodes.values()];
@@ -220,6 +252,12 @@ describe('a five-node cluster found through headless-service DNS', () => {
     );
     // The restart won over its stale dead record with a higher incarnation.
     expect(after?.incarnation).toBeGreaterThan(before?.incarnation ?? Infinity);
+
+    // Anti-entropy fills what it missed while down: every partition's replicas converge to
+    // equal digests (the keys written while it was down included).
+    await replicasConverge(40_000);
+    const metrics = await (await fetch(`${nodes.get('shoal-4')?.url}/metrics`)).text();
+    expect(metrics).toMatch(/shoal_anti_entropy_repairs_total [1-9]/);
   });
 
   it('accepts a restarted pod at its new IP', async () => {
