@@ -294,20 +294,11 @@ export class Coordinator implements KvService {
       const replies: { member: MemberView; record: StoredRecord | undefined }[] = [];
       let failed = 0;
       let settled = false;
-      const newestOf = (): StoredRecord | undefined =>
-        replies.reduce<StoredRecord | undefined>(
-          (best, { record }) =>
-            record !== undefined &&
-            (best === undefined || compareVersions(record.version, best.version) > 0)
-              ? record
-              : best,
-          undefined,
-        );
       const settle = (): void => {
         if (!settled && replies.length >= needed) {
           settled = true;
           this.observer.request(op, consistency, 'ok');
-          resolve(newestOf());
+          resolve(newest(replies.map((reply) => reply.record)));
         } else if (!settled && failed > replicas.length - needed) {
           settled = true;
           this.observer.request(op, consistency, 'unavailable');
@@ -337,19 +328,12 @@ export class Coordinator implements KvService {
 
   /** Sends the newest version to every replica that answered with an older one or none. */
   private repair(replies: { member: MemberView; record: StoredRecord | undefined }[]): void {
-    let newest: StoredRecord | undefined;
-    for (const { record } of replies) {
-      if (
-        record !== undefined &&
-        (newest === undefined || compareVersions(record.version, newest.version) > 0)
-      )
-        newest = record;
-    }
-    if (newest === undefined) return;
+    const latest = newest(replies.map((reply) => reply.record));
+    if (latest === undefined) return;
     for (const { member, record } of replies) {
-      if (record !== undefined && compareVersions(record.version, newest.version) === 0) continue;
+      if (record !== undefined && compareVersions(record.version, latest.version) === 0) continue;
       this.observer.readRepair();
-      this.applyAt(member, newest).catch(() => undefined);
+      this.applyAt(member, latest).catch(() => undefined);
     }
   }
 }
@@ -371,4 +355,18 @@ function unavailable(needed: number, reached: number, replicas: number): ShoalEr
 
 function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The record with the highest version, if any replica had one. */
+function newest(records: readonly (StoredRecord | undefined)[]): StoredRecord | undefined {
+  let best: StoredRecord | undefined;
+  for (const record of records) {
+    if (
+      record !== undefined &&
+      (best === undefined || compareVersions(record.version, best.version) > 0)
+    ) {
+      best = record;
+    }
+  }
+  return best;
 }

@@ -11,7 +11,7 @@
 // gracefully handed its data off and drops out.
 
 import type { MemberView } from '../cluster/cluster-view.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3 } from '../store/murmur3.js';
 
 /** Seeds of the two 32-bit halves of a rendezvous score. Every node must use the same ones. */
 const SCORE_SEED_HIGH = 0x7368_6f61;

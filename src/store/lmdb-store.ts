@@ -9,7 +9,7 @@
 
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { PartitionDigests, recordFingerprint } from '../replication/partition-digests.js';
+import { PartitionDigests, recordFingerprint } from './partition-digests.js';
 import {
   decodeKey,
   encodeKey,

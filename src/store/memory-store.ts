@@ -1,6 +1,6 @@
 // The in-memory store: the same contract as the LMDB store, for the simulator and unit tests.
 
-import { PartitionDigests, recordFingerprint } from '../replication/partition-digests.js';
+import { PartitionDigests, recordFingerprint } from './partition-digests.js';
 import { encodeKey } from './key-layout.js';
 import { partitionOf } from './partition.js';
 import { isLive, type StoredRecord } from './record.js';

@@ -27,7 +27,7 @@ export interface PartitionSummary {
   keys: number;
   /**
    * 16 hex characters, equal on two stores exactly when they hold the same keys at the same
-   * versions, tombstones included (see replication/partition-digests.ts).
+   * versions, tombstones included (see partition-digests.ts).
    */
   digest: string;
 }

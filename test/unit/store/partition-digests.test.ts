@@ -8,7 +8,7 @@ import {
   PartitionDigests,
   recordFingerprint,
   type Fingerprint,
-} from '../../../src/replication/partition-digests.js';
+} from '../../../src/store/partition-digests.js';
 import { LmdbStore } from '../../../src/store/lmdb-store.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Version } from '../../../src/store/version.js';

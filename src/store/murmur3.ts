@@ -37,6 +37,12 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
     h ^= k;
   }
   h ^= length;
+  return fmix32(h);
+}
+
+/** MurmurHash3's finalizer: spreads every input bit over all 32 output bits. */
+export function fmix32(value: number): number {
+  let h = value;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
