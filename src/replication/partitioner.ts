@@ -1,10 +1,15 @@
-// Who holds each partition. Rendezvous (highest-random-weight) hashing: every member gets a score
-// per partition from a hash of (partition, member name), and a partition's replicas are the N
-// members with the highest scores, in that order (the first is the preferred coordinator). Every
-// node computes the same layout from the same member names, with no coordination; a member that
-// joins takes over only the partitions where it outranks the current N-th replica (about N/M of
-// them), and the other members' ranking among themselves never changes, so nothing moves between
-// two members that were already there.
+// Who holds each partition: rendezvous (highest-random-weight) hashing with bounded loads.
+// Every member gets a score per partition from a hash of (partition, member name); a partition's
+// replicas are the N highest-scoring members, in that order (the first is the preferred
+// coordinator), except that no member takes more than its fair share rounded up, and a member
+// left below its fair share rounded down takes over the partitions where it scores highest.
+// Every node computes the same layout from the same member names, with no coordination.
+//
+// Why bounded: plain rendezvous places each partition independently, so at 256 partitions the
+// counts spread like a binomial (N=3: up to 17% off at 10 members, 60% at 50). With the bound
+// every member is within one partition of its share (4% at 50 members). The price is movement
+// on a join: besides the ~1/M of replicas the newcomer takes, some move between old members as
+// the bound shifts (about 1.1x the ideal at 5 and 10 members, 3x at 50, still 6% of replicas).
 //
 // Which names to pass: every member that has not left. Dead and suspect members keep their place
 // (a StatefulSet pod comes back under the same name, and its data with it); a member that left
@@ -87,38 +92,193 @@ export class Partitioner {
 
   private computeReplicas(members: readonly string[]): string[][] {
     const n = Math.min(this.replicationFactor, members.length);
-    // One hash input per member, the partition number rewritten in front for each partition.
-    const inputs = members.map((name) => {
+    if (n === 0) return Array.from({ length: this.partitions }, () => []);
+    const scorer = new RendezvousScorer(members);
+    const fairShare = (this.partitions * n) / members.length;
+    const ceiling = Math.ceil(fairShare);
+    const floor = Math.floor(fairShare);
+    const load = new Array<number>(members.length).fill(0);
+    const replicas: number[][] = [];
+
+    // First pass: each partition takes its n best-scoring members that are not yet full.
+    for (let partition = 0; partition < this.partitions; partition++) {
+      let chosen = bestMembers(scorer, partition, n, (index) => (load[index] ?? 0) < ceiling);
+      // The members left with room can be fewer than n at the very end; rank alone decides then.
+      if (chosen.length < n) chosen = bestMembers(scorer, partition, n, () => true);
+      for (const index of chosen) load[index] = (load[index] ?? 0) + 1;
+      replicas.push(chosen);
+    }
+
+    const move = (partition: number, from: number, to: number): void => {
+      const held = replicas[partition] ?? [];
+      held[held.indexOf(from)] = to;
+      sortByScore(scorer, partition, held);
+      load[to] = (load[to] ?? 0) + 1;
+      load[from] = (load[from] ?? 0) - 1;
+    };
+
+    // Second pass, for the rare layouts where the first could only finish by overfilling (the
+    // room left at the end sat on fewer than n members): an overfull member gives partitions to
+    // members with room, the receiver's highest-scoring partitions first.
+    rebalance(
+      scorer,
+      replicas,
+      load,
+      (count) => count > ceiling,
+      (count) => count < ceiling,
+      (over, partition, to) => move(partition, over, to),
+    );
+    // Third pass: a member left below the floor takes, from members above it, the partitions
+    // where it scores highest, until it reaches the floor. The first pass's ceiling leaves few
+    // such members, so this is a handful of scans.
+    rebalance(
+      scorer,
+      replicas,
+      load,
+      (count) => count < floor,
+      (count) => count > floor,
+      (under, partition, from) => move(partition, from, under),
+    );
+    return replicas.map((held) => held.map((index) => members[index] ?? ''));
+  }
+}
+
+/** Scores (partition, member) pairs: one reusable hash input per member. */
+class RendezvousScorer {
+  private readonly inputs: Buffer[];
+
+  constructor(members: readonly string[]) {
+    this.inputs = members.map((name) => {
       const nameBytes = Buffer.from(name, 'utf8');
       const input = Buffer.alloc(PARTITION_BYTES + nameBytes.length);
       nameBytes.copy(input, PARTITION_BYTES);
       return input;
     });
-    const replicas: string[][] = [];
-    // The best n so far, best first: a bounded insertion, as n is small next to the member count.
-    const bestIndex: number[] = [];
-    const bestScore: number[] = [];
-    for (let partition = 0; partition < this.partitions; partition++) {
-      bestIndex.length = 0;
-      bestScore.length = 0;
-      for (const [index, input] of inputs.entries()) {
-        input.writeUInt32BE(partition, 0);
-        const score = rendezvousScore(input);
-        // Members are sorted by name, so on equal scores the earlier one (smaller name) stays ahead.
-        let at = bestScore.length;
-        while (at > 0 && score > (bestScore[at - 1] ?? 0)) at--;
-        if (at >= n) continue;
-        bestScore.splice(at, 0, score);
-        bestIndex.splice(at, 0, index);
-        if (bestScore.length > n) {
-          bestScore.pop();
-          bestIndex.pop();
-        }
-      }
-      replicas.push(bestIndex.map((index) => members[index] ?? ''));
-    }
-    return replicas;
   }
+
+  get memberCount(): number {
+    return this.inputs.length;
+  }
+
+  score(partition: number, member: number): number {
+    const input = this.inputs[member] as Buffer;
+    input.writeUInt32BE(partition, 0);
+    return rendezvousScore(input);
+  }
+}
+
+/** The n highest-scoring members that pass `eligible`, best first (a bounded insertion). */
+function bestMembers(
+  scorer: RendezvousScorer,
+  partition: number,
+  n: number,
+  eligible: (member: number) => boolean,
+): number[] {
+  const bestIndex: number[] = [];
+  const bestScore: number[] = [];
+  for (let index = 0; index < scorer.memberCount; index++) {
+    if (!eligible(index)) continue;
+    const score = scorer.score(partition, index);
+    // Members are sorted by name, so on equal scores the earlier one (smaller name) stays ahead.
+    let at = bestScore.length;
+    while (at > 0 && score > (bestScore[at - 1] ?? 0)) at--;
+    if (at >= n) continue;
+    bestScore.splice(at, 0, score);
+    bestIndex.splice(at, 0, index);
+    if (bestScore.length > n) {
+      bestScore.pop();
+      bestIndex.pop();
+    }
+  }
+  return bestIndex;
+}
+
+/**
+ * Moves replicas until no member's count is `off`: each off member, most off first, trades with
+ * `partner`-count members over the partitions where the off member scores highest (taking one it
+ * lacks, or giving one it has, as `trade` does). Every trade brings the off member one closer.
+ */
+function rebalance(
+  scorer: RendezvousScorer,
+  replicas: number[][],
+  load: number[],
+  off: (count: number) => boolean,
+  partner: (count: number) => boolean,
+  trade: (member: number, partition: number, partner: number) => void,
+): void {
+  const taking = off(-Infinity);
+  for (;;) {
+    let member = -1;
+    for (const [index, count] of load.entries()) {
+      const worse = taking ? count < (load[member] ?? 0) : count > (load[member] ?? 0);
+      if (off(count) && (member < 0 || worse)) member = index;
+    }
+    if (member < 0) return;
+    // A member taking looks at partitions it lacks; a member giving at partitions it holds.
+    const candidates: { partition: number; score: number }[] = [];
+    for (const [partition, held] of replicas.entries()) {
+      if (held.includes(member) !== taking) {
+        candidates.push({ partition, score: scorer.score(partition, member) });
+      }
+    }
+    // Taking: its best partitions first. Giving: its worst first, where it matters least.
+    candidates.sort(
+      (a, b) => (taking ? b.score - a.score : a.score - b.score) || a.partition - b.partition,
+    );
+    const before = load[member] ?? 0;
+    for (const { partition } of candidates) {
+      if (!off(load[member] ?? 0)) break;
+      const held = replicas[partition] ?? [];
+      const other = taking
+        ? lowestScoring(scorer, partition, held, (index) => partner(load[index] ?? 0))
+        : highestScoringOutside(scorer, partition, held, load.length, (index) =>
+            partner(load[index] ?? 0),
+          );
+      if (other !== undefined) trade(member, partition, other);
+    }
+    // Cannot happen (counts sum to a fixed total, so a partner always exists), but a pass that
+    // moves nothing must not loop forever.
+    if ((load[member] ?? 0) === before) return;
+  }
+}
+
+/** The member not in `held` passing `eligible` that scores highest for the partition. */
+function highestScoringOutside(
+  scorer: RendezvousScorer,
+  partition: number,
+  held: readonly number[],
+  memberCount: number,
+  eligible: (member: number) => boolean,
+): number | undefined {
+  let highest: { index: number; score: number } | undefined;
+  for (let index = 0; index < memberCount; index++) {
+    if (held.includes(index) || !eligible(index)) continue;
+    const score = scorer.score(partition, index);
+    if (highest === undefined || score > highest.score) highest = { index, score };
+  }
+  return highest?.index;
+}
+
+/** Among `held`, the member passing `eligible` that scores lowest for the partition. */
+function lowestScoring(
+  scorer: RendezvousScorer,
+  partition: number,
+  held: readonly number[],
+  eligible: (member: number) => boolean,
+): number | undefined {
+  let lowest: { index: number; score: number } | undefined;
+  for (const index of held) {
+    if (!eligible(index)) continue;
+    const score = scorer.score(partition, index);
+    if (lowest === undefined || score < lowest.score) lowest = { index, score };
+  }
+  return lowest?.index;
+}
+
+/** Puts a partition's replicas back in preference order (highest score first). */
+function sortByScore(scorer: RendezvousScorer, partition: number, held: number[]): void {
+  const scores = new Map(held.map((index) => [index, scorer.score(partition, index)]));
+  held.sort((a, b) => (scores.get(b) ?? 0) - (scores.get(a) ?? 0) || a - b);
 }
 
 /** A 53-bit score from two independent 32-bit hashes of the (partition, name) input. */

@@ -55,22 +55,9 @@ function gained(
   return out;
 }
 
-/**
- * The join invariant of rendezvous hashing: a partition's new replica list is the old one with
- * the newcomer inserted somewhere (the last old replica dropping off when the list is full), so
- * the old members keep their relative order and no old member gains a partition.
- */
-function expectJoinOnlyInsertsNewcomer(
-  before: PartitionLayout,
-  after: PartitionLayout,
-  newcomer: string,
-): void {
-  for (let p = 0; p < after.partitions; p++) {
-    const next = after.replicasOf(p);
-    const oldKept = next.filter((name) => name !== newcomer);
-    const expectedLength = next.includes(newcomer) ? next.length - 1 : next.length;
-    expect(oldKept).toEqual(before.replicasOf(p).slice(0, expectedLength));
-  }
+/** Replicas (partition, member) in `before` that `after` gives to another member. */
+function movedCount(before: PartitionLayout, after: PartitionLayout): number {
+  return gained(before, after).length;
 }
 
 describe('partitioner', () => {
@@ -166,31 +153,22 @@ describe('partitioner', () => {
   });
 
   describe('balance', () => {
-    // Rendezvous hashing assigns each partition independently, so a member's count is binomial:
-    // with 256 partitions its spread is wide (5 members: sd 6.4 primaries around a fair 51.2;
-    // 50 members: a fair share of 5.12 primaries cannot be met within 10% at all, as counts are
-    // whole numbers). Within 10% of fair share is therefore asserted at the largest partition
-    // count, and at 256 partitions the counts are asserted to be no worse than the independent
-    // random assignment the hash is meant to give (within 4.5 standard deviations).
+    // Counts are whole numbers, so "fair" can be met to within one partition: 256 x 3 replicas
+    // over 50 members is 15.36 each, and 15 or 16 is within 4.2%.
     for (const memberCount of [5, 10, 50]) {
-      it(`spreads 256 partitions over ${memberCount} members as evenly as independent random picks`, () => {
+      it(`keeps each of ${memberCount} members within 10% (and within one) of its fair share of 256 partitions`, () => {
         const layout = new Partitioner(PARTITIONS, REPLICAS).layout(podNames(memberCount));
-        const { primary, all } = counts(layout);
-        for (const [perMember, share] of [
-          [primary, 1 / memberCount],
-          [all, REPLICAS / memberCount],
-        ] as const) {
-          const fair = PARTITIONS * share;
-          const sd = Math.sqrt(PARTITIONS * share * (1 - share));
-          for (const count of perMember.values())
-            expect(Math.abs(count - fair)).toBeLessThanOrEqual(4.5 * sd);
-        }
+        const fair = (PARTITIONS * REPLICAS) / memberCount;
+        const { all } = counts(layout);
+        expect(worstDeviation(all, fair)).toBeLessThanOrEqual(0.1);
+        for (const count of all.values()) expect(Math.abs(count - fair)).toBeLessThan(1);
         expect([...all.values()].reduce((a, b) => a + b, 0)).toBe(PARTITIONS * REPLICAS);
       });
 
       it(`keeps every one of ${memberCount} members within 10% of its fair share at ${PARTITIONS_MAX} partitions`, () => {
         const layout = new Partitioner(PARTITIONS_MAX, REPLICAS).layout(podNames(memberCount));
         const { primary, all } = counts(layout);
+        // Primaries are not bounded, only ranked; at this many partitions they even out anyway.
         expect(worstDeviation(primary, PARTITIONS_MAX / memberCount)).toBeLessThanOrEqual(0.1);
         expect(worstDeviation(all, (PARTITIONS_MAX * REPLICAS) / memberCount)).toBeLessThanOrEqual(
           0.1,
@@ -200,36 +178,40 @@ describe('partitioner', () => {
   });
 
   describe('membership changes', () => {
-    for (const memberCount of [5, 10, 50]) {
-      it(`moves about 1/${memberCount + 1} of the replicas to a member joining ${memberCount}, and nothing between old members`, () => {
+    // Measured at 256 partitions: 138 / 85 / 47 replicas move for an ideal 128 / 70 / 15; the
+    // extra at 50 members is the bound moving partitions between old members (6% of replicas).
+    for (const [memberCount, slack] of [
+      [5, 1.2],
+      [10, 1.3],
+      [50, 3.5],
+    ] as const) {
+      it(`moves about 1/${memberCount + 1} of the replicas to a member joining ${memberCount}, the newcomer taking its fair share`, () => {
         const members = podNames(memberCount);
         const newcomer = `shoal-${memberCount}`;
         const before = new Partitioner(PARTITIONS, REPLICAS).layout(members);
         const after = new Partitioner(PARTITIONS, REPLICAS).layout([...members, newcomer]);
-        const moves = gained(before, after);
         const ideal = (PARTITIONS * REPLICAS) / (memberCount + 1);
-        expect(moves.length).toBeGreaterThan(0);
-        expect(moves.length).toBeLessThanOrEqual(1.5 * ideal);
-        expect(new Set(moves.map((m) => m.member))).toEqual(new Set([newcomer]));
-        expectJoinOnlyInsertsNewcomer(before, after, newcomer);
+        const newcomerShare = after.partitionsOf(newcomer).length;
+        expect(Math.abs(newcomerShare - ideal)).toBeLessThan(1);
+        expect(gained(before, after).filter((m) => m.member === newcomer)).toHaveLength(
+          newcomerShare,
+        );
+        expect(movedCount(before, after)).toBeGreaterThanOrEqual(newcomerShare);
+        expect(movedCount(before, after)).toBeLessThanOrEqual(slack * ideal);
       });
     }
 
-    it('moves only the partitions of a member that leaves', () => {
+    it("hands a leaving member's partitions to the others, moving little else", () => {
       const members = podNames(10);
       const leaver = 'shoal-4';
       const before = new Partitioner(PARTITIONS, REPLICAS).layout(members);
       const after = new Partitioner(PARTITIONS, REPLICAS).layout(
         members.filter((m) => m !== leaver),
       );
-      for (let p = 0; p < PARTITIONS; p++) {
-        const old = before.replicasOf(p);
-        if (!old.includes(leaver)) expect(after.replicasOf(p)).toEqual(old);
-        else
-          expect(after.replicasOf(p).slice(0, REPLICAS - 1)).toEqual(
-            old.filter((m) => m !== leaver),
-          );
-      }
+      const leaverShare = before.partitionsOf(leaver).length;
+      for (let p = 0; p < PARTITIONS; p++) expect(after.replicasOf(p)).not.toContain(leaver);
+      expect(movedCount(before, after)).toBeGreaterThanOrEqual(leaverShare);
+      expect(movedCount(before, after)).toBeLessThanOrEqual(1.3 * leaverShare);
     });
 
     it('holds for any member set, replication factor and partition count', () => {
@@ -256,11 +238,11 @@ describe('partitioner', () => {
               expect(new Set(replicas).size).toBe(replicas.length);
               for (const replica of replicas) expect(members).toContain(replica);
             }
-            const joined = new Partitioner(partitions, replicationFactor).layout([
-              ...members,
-              newcomer,
-            ]);
-            expectJoinOnlyInsertsNewcomer(layout, joined, newcomer);
+            const fair =
+              (partitions * Math.min(replicationFactor, members.length)) / members.length;
+            for (const member of members) {
+              expect(Math.abs(layout.partitionsOf(member).length - fair)).toBeLessThan(1);
+            }
           },
         ),
       );
