@@ -34,6 +34,8 @@ export interface Config {
   readConsistency: Consistency;
   maxKeyBytes: number;
   maxValueBytes: number;
+  /** How long a tombstone is kept before it may be purged (once every replica holds it). */
+  tombstoneGraceMs: number;
   logLevel: string;
 }
 
@@ -54,6 +56,10 @@ export const REPLICATION_FACTOR_MAX = 15;
 /** LMDB keys are at most 1978 bytes; the partition index prefixes 2 bytes, so keys stay well below. */
 export const KEY_BYTES_LIMIT_MAX = 1900;
 export const VALUE_BYTES_LIMIT_MAX = 64 * 1024 * 1024;
+/** Default tombstone grace: 10 days, as Cassandra's gc_grace_seconds, longer than any outage. */
+export const TOMBSTONE_GRACE_SECONDS_DEFAULT = 864_000;
+/** Ten years; longer is as good as never. */
+const TOMBSTONE_GRACE_SECONDS_MAX = 315_360_000;
 const NODE_NAME_BYTES_MAX = 255;
 const CLUSTER_NAME_BYTES_MAX = 255;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -141,6 +147,11 @@ export const SETTINGS = {
   },
   maxKeyBytes: { env: 'SHOAL_MAX_KEY_BYTES', help: 'largest key in bytes (default 1024)' },
   maxValueBytes: { env: 'SHOAL_MAX_VALUE_BYTES', help: 'largest value in bytes (default 1048576)' },
+  tombstoneGraceSeconds: {
+    env: 'SHOAL_TOMBSTONE_GRACE_SECONDS',
+    flag: 'tombstone-grace-seconds',
+    help: 'keep deletes this long before purging them (default 864000)',
+  },
   logLevel: { env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level (default info)' },
 } satisfies Record<string, Setting>;
 
@@ -344,6 +355,16 @@ export function loadConfig(sources: ConfigSources): Config {
       raw.maxValueBytes === undefined
         ? 1_048_576
         : integer(s.maxValueBytes.env, raw.maxValueBytes, 1, VALUE_BYTES_LIMIT_MAX),
+    tombstoneGraceMs:
+      1000 *
+      (raw.tombstoneGraceSeconds === undefined
+        ? TOMBSTONE_GRACE_SECONDS_DEFAULT
+        : integer(
+            s.tombstoneGraceSeconds.env,
+            raw.tombstoneGraceSeconds,
+            1,
+            TOMBSTONE_GRACE_SECONDS_MAX,
+          )),
     logLevel,
   };
 }

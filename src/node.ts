@@ -14,8 +14,15 @@ import { Membership } from './cluster/membership.js';
 import { Coordinator } from './replication/coordinator.js';
 import { PeerRpcClient, PeerRpcServer } from './replication/peer-rpc.js';
 import { StreamChannel } from './cluster/io/gossip-transport.js';
-import { antiEntropyMetrics, replicationMetrics } from './observability/replication-metrics.js';
+import {
+  antiEntropyMetrics,
+  hintMetrics,
+  replicationMetrics,
+} from './observability/replication-metrics.js';
 import { AntiEntropy } from './replication/anti-entropy.js';
+import { HintStore } from './replication/hint-store.js';
+import { HintedHandoff } from './replication/hinted-handoff.js';
+import { TombstonePolicy } from './replication/tombstone-policy.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
@@ -26,6 +33,8 @@ import { LmdbStore } from './store/lmdb-store.js';
 
 /** How long in-flight requests may take to finish once the node drains. */
 export const DRAIN_REQUESTS_MS_MAX = 5_000;
+/** Time the hand-off of partitions and hints may take once the node drains. */
+export const HAND_OFF_MS_MAX = 30_000;
 /** Keep-alive idle timeout: shorter than common client pools' so the server closes first, cleanly. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
@@ -40,6 +49,8 @@ export class ShoalNode {
     private readonly membership: Membership,
     private readonly sweeper: ExpirySweeper,
     private readonly antiEntropy: AntiEntropy,
+    private readonly hints: HintStore,
+    private readonly handoff: HintedHandoff,
     private readonly server: Server,
     readonly metrics: NodeMetrics,
   ) {}
@@ -48,29 +59,46 @@ export class ShoalNode {
     prepareDataDir(config.dataDir);
     const store = await LmdbStore.open(config.dataDir, config.partitions);
     const metrics = new NodeMetrics(() => store.liveKeyCount());
+    let hints: HintStore;
     let membership: Membership;
+    try {
+      // The gauge reads the hint store at scrape time, by then long opened.
+      hints = HintStore.open(
+        config.dataDir,
+        hintMetrics(metrics.registry, () => hints.pending),
+      );
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     try {
       membership = await Membership.start(config, config.httpPort);
     } catch (err) {
+      await hints.close();
       await store.close();
       throw err;
     }
     observeMembership(membership, logger, metrics.registry);
     const partitioner = new Partitioner(config.partitions, config.replicationFactor);
     const rpc = new PeerRpcClient(membership.peerEnvelope);
-    const kv = new Coordinator(
+    const tombstones = new TombstonePolicy(config.tombstoneGraceMs);
+    const kv = new Coordinator({
       store,
-      new HybridLogicalClock(config.nodeName),
-      membership,
+      clock: new HybridLogicalClock(config.nodeName),
+      cluster: membership,
       partitioner,
       rpc,
-      replicationMetrics(metrics.registry),
-    );
+      observer: replicationMetrics(metrics.registry),
+      hints,
+      tombstones,
+    });
+    const handoff = new HintedHandoff(hints, membership, rpc);
     const antiEntropy = new AntiEntropy(
       store,
       membership,
       partitioner,
       rpc,
+      tombstones,
       antiEntropyMetrics(metrics.registry),
     );
     const rpcServer = new PeerRpcServer({ ...kv.handlers(), ...antiEntropy.handlers() });
@@ -104,6 +132,8 @@ export class ShoalNode {
       membership,
       sweeper,
       antiEntropy,
+      hints,
+      handoff,
       server,
       metrics,
     );
@@ -118,11 +148,13 @@ export class ShoalNode {
       });
     } catch (err) {
       await membership.stop();
+      await hints.close();
       await store.close();
       throw err;
     }
     sweeper.start();
     antiEntropy.start();
+    handoff.start();
     logger.info(
       {
         httpPort: node.httpPort,
@@ -148,9 +180,11 @@ export class ShoalNode {
   }
 
   /**
-   * Graceful stop: readiness fails at once, the leave is gossiped (members mark us left, not
-   * dead), the listener stops accepting, in-flight requests get up to DRAIN_REQUESTS_MS_MAX to
-   * finish, then the store is flushed and closed.
+   * Graceful stop: readiness fails at once; the leave is gossiped (members mark this node left,
+   * not dead, and route around it); in-flight requests get up to DRAIN_REQUESTS_MS_MAX to finish;
+   * then every partition this node holds is pushed to the owners that replace it and waiting
+   * hints are delivered, within HAND_OFF_MS_MAX; then the store is flushed and closed. All of it
+   * fits the chart's 60 s grace period.
    */
   stop(): Promise<void> {
     this.stopped ??= this.drainAndClose();
@@ -171,8 +205,28 @@ export class ShoalNode {
     this.server.closeAllConnections();
     await this.sweeper.stop();
     await this.antiEntropy.stop();
+    await this.handoff.stop();
+    await this.handOff();
+    await this.hints.close();
     await this.store.close();
     this.logger.info('shoal node stopped');
+  }
+
+  /** Gives what this node holds to the members that take over from it; logs what it did. */
+  private async handOff(): Promise<void> {
+    const startedMs = Date.now();
+    const deadlineMs = startedMs + HAND_OFF_MS_MAX;
+    try {
+      const records = await this.antiEntropy.handOff(deadlineMs);
+      const hints = await this.handoff.deliver(deadlineMs);
+      this.logger.info(
+        { records, hints, hintsLeft: this.hints.pending, ms: Date.now() - startedMs },
+        'handed off partitions and hints',
+      );
+    } catch (err) {
+      // The other replicas still hold every acknowledged write; anti-entropy fills the new owners.
+      this.logger.warn({ err }, 'hand-off incomplete');
+    }
   }
 }
 

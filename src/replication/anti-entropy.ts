@@ -1,46 +1,82 @@
-// Anti-entropy: replicas of a partition compare their digests on a timer and, where they differ,
-// exchange only the keys whose versions differ, in both directions. This heals what a write
-// missed (a replica that was down or partitioned), and fills a member that restarted with an
-// empty or old store. One partition is compared per step, so a full pass over 256 partitions
-// takes PARTITION_STEP_MS x 256 and never crowds out client traffic.
+// Anti-entropy and rebalancing: on a timer, this node visits one partition at a time.
+//
+// - A partition it replicates is compared with each other live replica: digests first, and where
+//   they differ, the keys whose versions differ are copied both ways. This heals what a write
+//   missed (a replica that was down or partitioned) and fills a member that joined or restarted
+//   empty. When every replica is alive and nothing was left to exchange, tombstones past the
+//   grace period are purged.
+// - A partition it holds but no longer replicates (a member joined and took it over) is pushed to
+//   its owners; once every owner is alive and holds each record at the same or a newer version,
+//   those records are removed here — a former owner drops data only after the new owners have it.
+//
+// One partition per step, so a full pass over 256 partitions takes ~10 s and never crowds out
+// client traffic. On SIGTERM, `handOff` pushes every partition this node holds to the owners that
+// replace it, before the node exits.
 
 import type { ClusterView, MemberView } from '../cluster/cluster-view.js';
 import type { StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
-import { fromWire, toWire, type WireRecord } from './coordinator.js';
-import { layoutMembers, type Partitioner } from './partitioner.js';
-import type { PeerRpcClient } from './peer-rpc.js';
+import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
+import { BackgroundLoop } from './background-loop.js';
+import type { PeerCaller } from './peer-rpc.js';
+import type { TombstonePolicy } from './tombstone-policy.js';
+import { fromWire, toWire, type WireRecord } from './wire-record.js';
 
-/** Time between two partition comparisons: 256 partitions are all compared every ~10 s. */
+/** Time between two partition visits: 256 partitions are all visited every ~10 s. */
 export const PARTITION_STEP_MS = 40;
-/** Records moved per partition per step, at most; the rest follow on the next pass. */
+/** Records moved per partition per visit and peer, at most; the rest follow on the next visit. */
 export const REPAIR_RECORDS_PER_STEP_MAX = 500;
+/**
+ * A layout must have held this long before this node drops a partition it no longer owns: a node
+ * that just started, or a membership change still spreading, can give a passing layout in which
+ * this node owns less than it does.
+ */
+export const LAYOUT_SETTLE_MS = 10_000;
+/** Tombstones purged per partition visit, at most. */
+const PURGE_RECORDS_PER_STEP_MAX = 1_000;
 const RPC_TIMEOUT_MS = 5_000;
 
 type VersionEntry = [key: string, wallMs: number, counter: number, node: string];
 
+export interface AntiEntropyObserver {
+  /** Records copied between replicas whose digests differed. */
+  repaired(records: number): void;
+  /** Records pushed to new owners, and records removed here once they held them. */
+  handedOff(records: number): void;
+  droppedAfterHandOff(records: number): void;
+  tombstonesPurged(records: number): void;
+}
+
+/** What one comparison with a peer found and did. */
+interface Exchange {
+  /** Records copied either way (purgeable tombstones a side lacks do not count). */
+  copied: number;
+  /** Records of ours the peer holds at the same or a newer version (or may forget). */
+  heldByPeer: Map<string, Version>;
+}
+
 export class AntiEntropy {
-  private timer: NodeJS.Timeout | undefined;
   private cursor = 0;
-  private running: Promise<void> | undefined;
+  private readonly loop = new BackgroundLoop(PARTITION_STEP_MS, () => this.step());
+  private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly cluster: ClusterView,
     private readonly partitioner: Partitioner,
-    private readonly rpc: PeerRpcClient,
-    private readonly onRepair: (records: number) => void,
+    private readonly rpc: PeerCaller,
+    private readonly tombstones: TombstonePolicy,
+    private readonly observer: AntiEntropyObserver,
+    private readonly settleMs = LAYOUT_SETTLE_MS,
   ) {}
 
   start(): void {
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** The RPC methods a replica answers for its peers' comparisons. */
@@ -62,37 +98,117 @@ export class AntiEntropy {
     };
   }
 
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.step()
-        .catch(() => undefined)
-        .finally(() => {
-          if (this.timer !== undefined) this.schedule();
-        });
-    }, PARTITION_STEP_MS);
-    this.timer.unref();
+  /**
+   * Pushes every partition this node holds to the owners it has without this node, until they
+   * hold it all or the deadline passes. Returns the records pushed; the caller then exits.
+   */
+  async handOff(deadlineMs: number): Promise<number> {
+    const members = this.cluster.members();
+    const layout = this.partitioner.layout(
+      layoutMembers(members).filter((name) => name !== this.cluster.selfName),
+    );
+    let pushed = 0;
+    for (const { partition } of this.store.partitionSummaries()) {
+      for (const owner of this.owners(layout, partition, members)) {
+        if (owner.state !== 'alive') continue;
+        for (;;) {
+          if (Date.now() > deadlineMs) return pushed;
+          const { copied } = await this.exchange(partition, owner, 'push');
+          pushed += copied;
+          if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+        }
+      }
+    }
+    if (pushed > 0) this.observer.handedOff(pushed);
+    return pushed;
   }
 
-  /** Compares the next partition this node replicates with its other live replicas. */
-  private async step(): Promise<void> {
-    if (!this.store.isOpen) return;
+  /** Visits the next partition this node replicates or still holds; returns how many there are. */
+  async step(): Promise<number> {
+    if (!this.store.isOpen) return 0;
     const members = this.cluster.members();
     const layout = this.partitioner.layout(layoutMembers(members));
+    const settled = this.settled(layout);
     const mine = layout.partitionsOf(this.cluster.selfName);
-    if (mine.length === 0) return;
-    const partition = mine[this.cursor++ % mine.length] as number;
-    const byName = new Map(members.map((m) => [m.name, m]));
-    const peers = layout
-      .replicasOf(partition)
-      .flatMap((name) => byName.get(name) ?? [])
-      .filter((m) => m.name !== this.cluster.selfName && m.state === 'alive');
-    for (const peer of peers) await this.compare(partition, peer);
+    const owned = new Set(mine);
+    const formerlyMine = this.store
+      .partitionSummaries()
+      .map((summary) => summary.partition)
+      .filter((partition) => !owned.has(partition));
+    const visits = [...mine, ...formerlyMine];
+    if (visits.length === 0) return 0;
+    const partition = visits[this.cursor++ % visits.length] as number;
+    const replicas = this.owners(layout, partition, members);
+    if (owned.has(partition)) await this.sync(partition, replicas);
+    else if (settled) await this.handOver(partition, replicas);
+    return visits.length;
   }
 
-  private async compare(partition: number, peer: MemberView): Promise<void> {
+  /** Has this layout held for LAYOUT_SETTLE_MS? */
+  private settled(layout: PartitionLayout): boolean {
+    const now = Date.now();
+    if (this.layoutSeen?.layout !== layout) this.layoutSeen = { layout, sinceMs: now };
+    return now - this.layoutSeen.sinceMs >= this.settleMs;
+  }
+
+  /** Brings a partition this node replicates in line with its other replicas. */
+  private async sync(partition: number, replicas: MemberView[]): Promise<void> {
+    let everyoneInSync = true;
+    let repaired = 0;
+    for (const peer of replicas) {
+      if (peer.name === this.cluster.selfName) continue;
+      if (peer.state !== 'alive') {
+        everyoneInSync = false;
+        continue;
+      }
+      const { copied } = await this.exchange(partition, peer, 'both');
+      repaired += copied;
+      if (copied > 0) everyoneInSync = false;
+    }
+    if (repaired > 0) this.observer.repaired(repaired);
+    if (everyoneInSync) await this.purgeTombstones(partition);
+  }
+
+  /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
+  private async handOver(partition: number, owners: MemberView[]): Promise<void> {
+    if (owners.length === 0 || owners.some((owner) => owner.state !== 'alive')) return;
+    let pushed = 0;
+    let heldByAll: Map<string, Version> | undefined;
+    for (const owner of owners) {
+      const { copied, heldByPeer } = await this.exchange(partition, owner, 'push');
+      pushed += copied;
+      heldByAll =
+        heldByAll === undefined
+          ? heldByPeer
+          : new Map([...heldByAll].filter(([key]) => heldByPeer.has(key)));
+    }
+    if (pushed > 0) this.observer.handedOff(pushed);
+    const held = [...(heldByAll ?? new Map<string, Version>())].map(([key, version]) => ({
+      key,
+      version,
+    }));
+    const dropped = held.length === 0 ? 0 : await this.store.removeExact(held);
+    if (dropped > 0) this.observer.droppedAfterHandOff(dropped);
+  }
+
+  /**
+   * Compares one partition with one peer and copies what differs: to the peer only ('push'), or
+   * both ways ('both'). Equal digests end it at once.
+   */
+  private async exchange(
+    partition: number,
+    peer: MemberView,
+    direction: 'push' | 'both',
+  ): Promise<Exchange> {
     const to = { addr: peer.addr, port: peer.gossipPort };
+    const heldByPeer = new Map<string, Version>();
     const theirDigest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
-    if (theirDigest === this.store.partitionSummary(partition).digest) return;
+    if (theirDigest === this.store.partitionSummary(partition).digest) {
+      for (const record of this.store.scanPartition(partition)) {
+        heldByPeer.set(record.key, record.version);
+      }
+      return { copied: 0, heldByPeer };
+    }
 
     const theirs = new Map<string, Version>();
     for (const [key, wallMs, counter, node] of (await this.rpc.call(
@@ -108,33 +224,67 @@ export class AntiEntropy {
     for (const record of this.store.scanPartition(partition)) {
       const their = theirs.get(record.key);
       theirs.delete(record.key);
+      if (their === undefined && this.tombstones.purgeable(record)) {
+        // Nothing there for an old delete to overwrite: the peer may go on without it.
+        heldByPeer.set(record.key, record.version);
+        continue;
+      }
       const order = their === undefined ? 1 : compareVersions(record.version, their);
+      if (order <= 0) heldByPeer.set(record.key, record.version);
       if (order > 0 && toSend.length < REPAIR_RECORDS_PER_STEP_MAX) toSend.push(record);
       if (order < 0 && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) toFetch.push(record.key);
     }
-    // Keys only the peer holds.
-    for (const key of theirs.keys()) {
-      if (toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX) break;
-      toFetch.push(key);
+    if (direction === 'both') {
+      // Keys only the peer holds.
+      for (const key of theirs.keys()) {
+        if (toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX) break;
+        toFetch.push(key);
+      }
     }
 
-    let repaired = 0;
+    let copied = 0;
     await Promise.all(
       toSend.map(async (record) => {
         await this.rpc.call(to, 'apply', toWire(record), RPC_TIMEOUT_MS);
-        repaired++;
+        copied++;
       }),
     );
-    if (toFetch.length > 0) {
+    if (direction === 'both' && toFetch.length > 0) {
       const fetched = (await this.rpc.call(
         to,
         'fetch',
         { keys: toFetch },
         RPC_TIMEOUT_MS,
       )) as WireRecord[];
-      for (const wire of fetched) if (await this.store.apply(fromWire(wire))) repaired++;
+      for (const wire of fetched) {
+        const record = fromWire(wire);
+        if (this.store.get(record.key) === undefined && this.tombstones.purgeable(record)) continue;
+        if (await this.store.apply(record)) copied++;
+      }
     }
-    if (repaired > 0) this.onRepair(repaired);
+    return { copied, heldByPeer };
+  }
+
+  /** Removes the partition's tombstones past the grace period (every replica is in sync). */
+  private async purgeTombstones(partition: number): Promise<void> {
+    const due: StoredRecord[] = [];
+    for (const record of this.store.scanPartition(partition)) {
+      if (this.tombstones.purgeable(record)) due.push(record);
+      if (due.length >= PURGE_RECORDS_PER_STEP_MAX) break;
+    }
+    if (due.length === 0) return;
+    const purged = await this.store.removeExact(due);
+    if (purged > 0) this.observer.tombstonesPurged(purged);
+  }
+
+  /** The partition's replicas in a layout, as members (left ones cannot appear). */
+  private owners(
+    layout: PartitionLayout,
+    partition: number,
+    members: readonly MemberView[],
+  ): MemberView[] {
+    const byName = new Map(members.map((m) => [m.name, m]));
+    return layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []);
   }
 
   private versionsOf(partition: number): VersionEntry[] {

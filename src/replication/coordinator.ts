@@ -26,7 +26,9 @@ import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type Partitioner } from './partitioner.js';
-import type { PeerRpcClient } from './peer-rpc.js';
+import type { PeerCaller } from './peer-rpc.js';
+import type { TombstonePolicy } from './tombstone-policy.js';
+import { fromWire, toWire, type WireRecord } from './wire-record.js';
 
 /** Records examined per list page at most, so a page over many tombstones stays cheap. */
 export const LIST_SCAN_RECORDS_MAX = 10_000;
@@ -36,6 +38,11 @@ export const REPLICA_TIMEOUT_MS = 2_000;
 
 export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
 export type ReplicationOutcome = 'ok' | 'unavailable';
+
+/** Where a write a replica missed is kept for later delivery (see hint-store.ts). */
+export interface HintSink {
+  add(target: string, record: StoredRecord, nowMs: number): Promise<boolean>;
+}
 
 export interface ReplicationObserver {
   request(op: ReplicationOp, consistency: Consistency, outcome: ReplicationOutcome): void;
@@ -49,66 +56,42 @@ export function required(consistency: Consistency, n: number): number {
   return Math.floor(n / 2) + 1;
 }
 
-/** A record as it travels between nodes (msgpack keeps the Buffer). */
-export interface WireRecord {
-  key: string;
-  value: Uint8Array;
-  contentType: string;
-  wallMs: number;
-  counter: number;
-  node: string;
-  tombstone: boolean;
-  expiresAtMs: number;
-}
-
-export function toWire(r: StoredRecord): WireRecord {
-  return {
-    key: r.key,
-    value: r.value,
-    contentType: r.contentType,
-    wallMs: r.version.wallMs,
-    counter: r.version.counter,
-    node: r.version.node,
-    tombstone: r.tombstone,
-    expiresAtMs: r.expiresAtMs,
-  };
-}
-
-export function fromWire(w: WireRecord): StoredRecord {
-  const valid =
-    typeof w === 'object' &&
-    w !== null &&
-    typeof w.key === 'string' &&
-    w.value instanceof Uint8Array &&
-    typeof w.contentType === 'string' &&
-    Number.isSafeInteger(w.wallMs) &&
-    Number.isSafeInteger(w.counter) &&
-    typeof w.node === 'string' &&
-    typeof w.tombstone === 'boolean' &&
-    Number.isSafeInteger(w.expiresAtMs);
-  if (!valid) throw new Error('malformed record from a peer');
-  return {
-    key: w.key,
-    value: Buffer.from(w.value.buffer, w.value.byteOffset, w.value.byteLength),
-    contentType: w.contentType,
-    version: { wallMs: w.wallMs, counter: w.counter, node: w.node },
-    tombstone: w.tombstone,
-    expiresAtMs: w.expiresAtMs,
-  };
+export interface CoordinatorParts {
+  store: Store;
+  clock: HybridLogicalClock;
+  cluster: ClusterView;
+  partitioner: Partitioner;
+  rpc: PeerCaller;
+  observer: ReplicationObserver;
+  hints: HintSink;
+  tombstones: TombstonePolicy;
+  wallClock?: () => number;
 }
 
 export class Coordinator implements KvService {
   private replicaCache: { generation: number; byPartition: MemberView[][] } | undefined;
 
-  constructor(
-    private readonly store: Store,
-    private readonly clock: HybridLogicalClock,
-    private readonly cluster: ClusterView,
-    private readonly partitioner: Partitioner,
-    private readonly rpc: PeerRpcClient,
-    private readonly observer: ReplicationObserver,
-    private readonly wallClock: () => number = Date.now,
-  ) {}
+  private readonly store: Store;
+  private readonly clock: HybridLogicalClock;
+  private readonly cluster: ClusterView;
+  private readonly partitioner: Partitioner;
+  private readonly rpc: PeerCaller;
+  private readonly observer: ReplicationObserver;
+  private readonly hints: HintSink;
+  private readonly tombstones: TombstonePolicy;
+  private readonly wallClock: () => number;
+
+  constructor(parts: CoordinatorParts) {
+    this.store = parts.store;
+    this.clock = parts.clock;
+    this.cluster = parts.cluster;
+    this.partitioner = parts.partitioner;
+    this.rpc = parts.rpc;
+    this.observer = parts.observer;
+    this.hints = parts.hints;
+    this.tombstones = parts.tombstones;
+    this.wallClock = parts.wallClock ?? Date.now;
+  }
 
   async get(key: string, consistency: Consistency): Promise<ReadResult | undefined> {
     const newest = await this.read(key, consistency, 'get');
@@ -236,6 +219,22 @@ export class Coordinator implements KvService {
     return this.rpc.call(peerAddr(member), 'apply', toWire(record), REPLICA_TIMEOUT_MS);
   }
 
+  /**
+   * Applies the write at one replica; when it cannot take it, keeps a hint for it. A replica
+   * the cluster holds dead is not tried (its hint is kept at once, the write does not wait).
+   */
+  private replicate(member: MemberView, record: StoredRecord): Promise<unknown> {
+    const remote = member.name !== this.cluster.selfName;
+    const attempt =
+      remote && member.state === 'dead'
+        ? Promise.reject(new Error(`${member.name} is dead`))
+        : this.applyAt(member, record);
+    return attempt.catch((err: unknown) => {
+      if (remote) void this.hints.add(member.name, record, this.wallClock()).catch(() => false);
+      throw err;
+    });
+  }
+
   private async readAt(member: MemberView, key: string): Promise<StoredRecord | undefined> {
     if (member.name === this.cluster.selfName) return this.store.get(key);
     const reply = await this.rpc.call(peerAddr(member), 'get', { key }, REPLICA_TIMEOUT_MS);
@@ -269,7 +268,7 @@ export class Coordinator implements KvService {
         return;
       }
       for (const member of replicas) {
-        this.applyAt(member, record).then(
+        this.replicate(member, record).then(
           () => {
             acked++;
             settle();
@@ -332,6 +331,8 @@ export class Coordinator implements KvService {
     if (latest === undefined) return;
     for (const { member, record } of replies) {
       if (record !== undefined && compareVersions(record.version, latest.version) === 0) continue;
+      // An old delete need not reach a replica that has nothing for it to overwrite.
+      if (record === undefined && this.tombstones.purgeable(latest)) continue;
       this.observer.readRepair();
       this.applyAt(member, latest).catch(() => undefined);
     }

@@ -254,7 +254,12 @@ class PeerConnection {
   }
 }
 
-export class PeerRpcClient {
+/** What callers of peers depend on: the client below, or an in-process stand-in in unit tests. */
+export interface PeerCaller {
+  call(to: PeerAddr, method: string, params: unknown, timeoutMs?: number): Promise<unknown>;
+}
+
+export class PeerRpcClient implements PeerCaller {
   private readonly pool = new Map<string, PeerConnection>();
   private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number;

@@ -24,6 +24,7 @@ import { partitionOf } from './partition.js';
 import { decodeRecord, encodeRecord, isLiveEncoded } from './record-codec.js';
 import type { StoredRecord } from './record.js';
 import { RecordCache } from './record-cache.js';
+import { compareVersions } from './version.js';
 import {
   supersedes,
   type ListOptions,
@@ -195,23 +196,40 @@ export class LmdbStore implements Store {
 
   async purgeExpired(nowMs: number, max: number): Promise<number> {
     const due = expiryIndexKey(nowMs + 1, Buffer.alloc(0));
-    let last: Promise<boolean> | undefined;
-    const purgedKeys: string[] = [];
-    const touched = new Set<number>();
+    const chosen: StoredRecord[] = [];
+    let indexRemoved: Promise<boolean> | undefined;
     for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
       const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
-      last = this.byExpiry.remove(Buffer.from(indexKey));
+      indexRemoved = this.byExpiry.remove(Buffer.from(indexKey));
       const current = this.get(key);
       // A newer write may have changed the expiry; only the record this entry was made for goes.
-      if (current === undefined || current.expiresAtMs !== expiresAtMs || this.pending.has(key))
-        continue;
+      if (current !== undefined && current.expiresAtMs === expiresAtMs) chosen.push(current);
+    }
+    const removed = await this.removeExact(chosen);
+    if (indexRemoved !== undefined) await indexRemoved;
+    return removed;
+  }
+
+  async removeExact(records: readonly Pick<StoredRecord, 'key' | 'version'>[]): Promise<number> {
+    if (!this.open) throw new Error('store is closed');
+    let last: Promise<boolean> | undefined;
+    const removedKeys: string[] = [];
+    const touched = new Set<number>();
+    for (const { key, version } of records) {
+      const current = this.get(key);
+      // A write in flight or a newer version since the caller looked: that record stays.
+      if (current === undefined || this.pending.has(key)) continue;
+      if (compareVersions(current.version, version) !== 0) continue;
       const keyBytes = encodeKey(key);
       const partition = partitionOf(keyBytes, this.partitions);
       void this.byPartition.remove(partitionIndexKey(partition, keyBytes));
+      if (current.expiresAtMs !== 0) {
+        void this.byExpiry.remove(expiryIndexKey(current.expiresAtMs, keyBytes));
+      }
       last = this.records.remove(keyBytes);
       this.cache.delete(key);
       this.purging.add(key);
-      purgedKeys.push(key);
+      removedKeys.push(key);
       this.digests.remove(partition, recordFingerprint(keyBytes, current));
       touched.add(partition);
       if (!current.tombstone) this.liveKeys--;
@@ -219,12 +237,12 @@ export class LmdbStore implements Store {
     try {
       if (last !== undefined) await last;
     } catch (err) {
-      for (const key of purgedKeys) this.purging.delete(key);
       for (const partition of touched) this.recountPartition(partition);
       throw err;
+    } finally {
+      for (const key of removedKeys) this.purging.delete(key);
     }
-    for (const key of purgedKeys) this.purging.delete(key);
-    return purgedKeys.length;
+    return removedKeys.length;
   }
 
   partitionSummary(partition: number): PartitionSummary {

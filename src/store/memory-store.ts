@@ -4,6 +4,7 @@ import { PartitionDigests, recordFingerprint } from './partition-digests.js';
 import { encodeKey } from './key-layout.js';
 import { partitionOf } from './partition.js';
 import { isLive, type StoredRecord } from './record.js';
+import { compareVersions } from './version.js';
 import {
   supersedes,
   type ListOptions,
@@ -71,20 +72,28 @@ export class MemoryStore implements Store {
   }
 
   purgeExpired(nowMs: number, max: number): Promise<number> {
-    let purged = 0;
-    for (const [key, record] of this.records) {
-      if (purged >= max) break;
-      if (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
-        this.records.delete(key);
-        const keyBytes = encodeKey(key);
-        this.digests.remove(
-          partitionOf(keyBytes, this.partitions),
-          recordFingerprint(keyBytes, record),
-        );
-        purged++;
-      }
+    const due: StoredRecord[] = [];
+    for (const record of this.records.values()) {
+      if (due.length >= max) break;
+      if (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) due.push(record);
     }
-    return Promise.resolve(purged);
+    return this.removeExact(due);
+  }
+
+  removeExact(records: readonly Pick<StoredRecord, 'key' | 'version'>[]): Promise<number> {
+    let removed = 0;
+    for (const { key, version } of records) {
+      const current = this.records.get(key);
+      if (current === undefined || compareVersions(current.version, version) !== 0) continue;
+      this.records.delete(key);
+      const keyBytes = encodeKey(key);
+      this.digests.remove(
+        partitionOf(keyBytes, this.partitions),
+        recordFingerprint(keyBytes, current),
+      );
+      removed++;
+    }
+    return Promise.resolve(removed);
   }
 
   partitionSummary(partition: number): PartitionSummary {

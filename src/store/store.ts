@@ -46,6 +46,11 @@ export interface Store {
   scanPartition(partition: number): Iterable<StoredRecord>;
   /** Removes records whose expiry is at or before nowMs, at most `max` of them; returns how many. */
   purgeExpired(nowMs: number, max: number): Promise<number>;
+  /**
+   * Removes each key whose stored version is exactly the one given (a newer write since the
+   * caller looked stays): purged tombstones, and partitions handed to their new owners.
+   */
+  removeExact(records: readonly Pick<StoredRecord, 'key' | 'version'>[]): Promise<number>;
   /** The partition's record count and digest, kept current on every write and purge. */
   partitionSummary(partition: number): PartitionSummary;
   /** Summaries of the partitions holding at least one record, in partition order. */

@@ -39,6 +39,7 @@ describe('configuration', () => {
       readConsistency: 'quorum',
       maxKeyBytes: 1024,
       maxValueBytes: 1_048_576,
+      tombstoneGraceMs: 864_000_000,
       logLevel: 'info',
     });
   });
@@ -104,12 +105,19 @@ describe('configuration', () => {
     ['SHOAL_READ_CONSISTENCY', 'two'],
     ['SHOAL_MAX_KEY_BYTES', '1901'],
     ['SHOAL_MAX_VALUE_BYTES', '-1'],
+    ['SHOAL_TOMBSTONE_GRACE_SECONDS', '0'],
+    ['SHOAL_TOMBSTONE_GRACE_SECONDS', '2h'],
     ['SHOAL_LOG_LEVEL', 'loud'],
   ])('rejects %s=%s naming the variable', (variable, value) => {
     const err = failure({ [variable]: value });
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`invalid ${variable}:`)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('takes the tombstone grace period in seconds, from the variable or the flag', () => {
+    expect(load({ SHOAL_TOMBSTONE_GRACE_SECONDS: '3600' }).tombstoneGraceMs).toBe(3_600_000);
+    expect(load({}, ['--tombstone-grace-seconds', '5']).tombstoneGraceMs).toBe(5_000);
   });
 
   it('rejects unknown flags', () => {

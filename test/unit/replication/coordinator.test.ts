@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.js';
 import { Envelope } from '../../../src/cluster/envelope.js';
-import {
-  Coordinator,
-  fromWire,
-  required,
-  toWire,
-  type WireRecord,
-} from '../../../src/replication/coordinator.js';
+import { Coordinator, required } from '../../../src/replication/coordinator.js';
+import { fromWire, toWire, type WireRecord } from '../../../src/replication/wire-record.js';
 import { Partitioner } from '../../../src/replication/partitioner.js';
 import { PeerRpcClient } from '../../../src/replication/peer-rpc.js';
+import { TombstonePolicy } from '../../../src/replication/tombstone-policy.js';
 import { HybridLogicalClock } from '../../../src/store/hlc.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { StoredRecord } from '../../../src/store/record.js';
@@ -83,14 +79,16 @@ describe('a coordinator on its own', () => {
       members: () => [self],
       forceRemove: () => 'alive',
     };
-    return new Coordinator(
-      new MemoryStore(16),
-      new HybridLogicalClock('solo'),
+    return new Coordinator({
+      store: new MemoryStore(16),
+      clock: new HybridLogicalClock('solo'),
       cluster,
-      new Partitioner(16, 3),
-      new PeerRpcClient(new Envelope('shoal', undefined)),
+      partitioner: new Partitioner(16, 3),
+      rpc: new PeerRpcClient(new Envelope('shoal', undefined)),
       observer,
-    );
+      hints: { add: () => Promise.resolve(false) },
+      tombstones: new TombstonePolicy(60_000),
+    });
   }
 
   it('serves every consistency level with the one replica a single node has', async () => {

@@ -143,6 +143,35 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await store.close();
     });
 
+    it('removes exactly the versions asked for, keeping newer writes and the digests right', async () => {
+      const store = await openStore();
+      const twin = await openStore();
+      for (const r of [record('a', 1), record('b', 1), record('c', 1, { tombstone: true })]) {
+        await store.apply(r);
+      }
+      await store.apply(record('b', 2));
+      await twin.apply(record('b', 2));
+      // `b` was rewritten after the caller looked at version 1: it stays.
+      expect(
+        await store.removeExact([
+          { key: 'a', version: record('a', 1).version },
+          { key: 'b', version: record('b', 1).version },
+          { key: 'c', version: record('c', 1).version },
+          { key: 'missing', version: record('missing', 1).version },
+        ]),
+      ).toBe(2);
+      expect(store.get('a')).toBeUndefined();
+      expect(store.get('c')).toBeUndefined();
+      expect(store.get('b')?.version.wallMs).toBe(2);
+      expect(store.liveKeyCount()).toBe(1);
+      expect(store.partitionSummaries()).toEqual(twin.partitionSummaries());
+      expect(
+        [...store.scanPartition(partitionOf(Buffer.from('a'), PARTITIONS))].map((r) => r.key),
+      ).not.toContain('a');
+      await store.close();
+      await twin.close();
+    });
+
     it('purges expired records in bounded batches and leaves the rest', async () => {
       const store = await openStore();
       for (let i = 0; i < 10; i++) await store.apply(record(`e${i}`, 1, { expiresAtMs: 100 + i }));

@@ -1,0 +1,71 @@
+// Delivers hints: on a timer, every member that has hints waiting and is alive again gets them,
+// a batch at a time, through the same `apply` a coordinator uses (last writer wins, so a hint
+// that arrives after a newer write changes nothing). Hints for a member that left are dropped:
+// it handed its data off, and the write is on the replicas that answered it. Hints older than
+// the hint window are dropped too; anti-entropy repairs what they carried.
+
+import type { ClusterView } from '../cluster/cluster-view.js';
+import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
+import { BackgroundLoop } from './background-loop.js';
+import type { PeerCaller } from './peer-rpc.js';
+import { toWire } from './wire-record.js';
+
+export const HINT_DELIVERY_INTERVAL_MS = 1_000;
+/** Hints sent to one member per round trip; they go out pipelined on one connection. */
+export const HINT_BATCH_MAX = 256;
+const DELIVERY_TIMEOUT_MS = 5_000;
+
+export class HintedHandoff {
+  private readonly loop = new BackgroundLoop(HINT_DELIVERY_INTERVAL_MS, () => this.deliver());
+
+  constructor(
+    private readonly hints: HintStore,
+    private readonly cluster: ClusterView,
+    private readonly rpc: PeerCaller,
+    private readonly wallClock: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One delivery round to every member that can take its hints now; returns hints delivered. */
+  async deliver(deadlineMs = Infinity): Promise<number> {
+    let delivered = 0;
+    const members = new Map(this.cluster.members().map((m) => [m.name, m]));
+    for (const target of this.hints.targets()) {
+      const member = members.get(target);
+      const gone = member === undefined || member.state === 'left';
+      if (!gone && member.state !== 'alive') continue;
+      while (this.wallClock() < deadlineMs) {
+        const batch = this.hints.batch(target, HINT_BATCH_MAX);
+        if (batch.length === 0) break;
+        const expired = batch.filter(
+          (h) => gone || this.wallClock() - h.storedAtMs > HINT_WINDOW_MS,
+        );
+        if (expired.length > 0) await this.hints.remove(expired, 'dropped');
+        const due = batch.filter((h) => !expired.includes(h));
+        if (due.length === 0 || gone) continue;
+        const to = { addr: member.addr, port: member.gossipPort };
+        const sent = await Promise.all(
+          due.map((hint) =>
+            this.rpc.call(to, 'apply', toWire(hint.record), DELIVERY_TIMEOUT_MS).then(
+              () => hint,
+              () => undefined,
+            ),
+          ),
+        );
+        const ok = sent.filter((hint): hint is Hint => hint !== undefined);
+        await this.hints.remove(ok, 'delivered');
+        delivered += ok.length;
+        // The member stopped answering: try again next round rather than spin on it.
+        if (ok.length < due.length) break;
+      }
+    }
+    return delivered;
+  }
+}

@@ -1,0 +1,53 @@
+// A record as it travels between nodes (peer RPC) and into the hint file: plain fields that
+// msgpack carries as they are (the value stays a byte array). What comes from a peer is checked
+// field by field before it reaches the store.
+
+import type { StoredRecord } from '../store/record.js';
+
+/** A record as it travels between nodes (msgpack keeps the Buffer). */
+export interface WireRecord {
+  key: string;
+  value: Uint8Array;
+  contentType: string;
+  wallMs: number;
+  counter: number;
+  node: string;
+  tombstone: boolean;
+  expiresAtMs: number;
+}
+
+export function toWire(r: StoredRecord): WireRecord {
+  return {
+    key: r.key,
+    value: r.value,
+    contentType: r.contentType,
+    wallMs: r.version.wallMs,
+    counter: r.version.counter,
+    node: r.version.node,
+    tombstone: r.tombstone,
+    expiresAtMs: r.expiresAtMs,
+  };
+}
+
+export function fromWire(w: WireRecord): StoredRecord {
+  const valid =
+    typeof w === 'object' &&
+    w !== null &&
+    typeof w.key === 'string' &&
+    w.value instanceof Uint8Array &&
+    typeof w.contentType === 'string' &&
+    Number.isSafeInteger(w.wallMs) &&
+    Number.isSafeInteger(w.counter) &&
+    typeof w.node === 'string' &&
+    typeof w.tombstone === 'boolean' &&
+    Number.isSafeInteger(w.expiresAtMs);
+  if (!valid) throw new Error('malformed record from a peer');
+  return {
+    key: w.key,
+    value: Buffer.from(w.value.buffer, w.value.byteOffset, w.value.byteLength),
+    contentType: w.contentType,
+    version: { wallMs: w.wallMs, counter: w.counter, node: w.node },
+    tombstone: w.tombstone,
+    expiresAtMs: w.expiresAtMs,
+  };
+}

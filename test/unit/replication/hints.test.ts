@@ -1,0 +1,141 @@
+// The hint file (real LMDB in a temp dir) and hint delivery to members as they come and go.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.js';
+import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
+import { HINT_WINDOW_MS, HintStore, type HintEvent } from '../../../src/replication/hint-store.js';
+import { HintedHandoff } from '../../../src/replication/hinted-handoff.js';
+import type { PeerCaller } from '../../../src/replication/peer-rpc.js';
+import { fromWire, type WireRecord } from '../../../src/replication/wire-record.js';
+import type { StoredRecord } from '../../../src/store/record.js';
+import { testMember } from '../../support/in-process-cluster.js';
+import { makeTempDir } from '../../support/shoal-process.js';
+
+function record(key: string, wallMs: number, value = `${key}@${wallMs}`): StoredRecord {
+  return {
+    key,
+    value: Buffer.from(value),
+    contentType: 'text/plain',
+    version: { wallMs, counter: 0, node: 'n0' },
+    tombstone: false,
+    expiresAtMs: 0,
+  };
+}
+
+const opened: HintStore[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+});
+
+function openHints(dir = makeTempDir('shoal-hints-'), events: HintEvent[] = []): HintStore {
+  const store = HintStore.open(dir, (event, count) => {
+    for (let i = 0; i < count; i++) events.push(event);
+  });
+  opened.push(store);
+  return store;
+}
+
+describe('the hint store', () => {
+  it('keeps one hint per replica and key, the newest, and survives a restart', async () => {
+    const dir = makeTempDir('shoal-hints-');
+    const first = openHints(dir);
+    expect(await first.add('n1', record('a', 1), 0)).toBe(true);
+    expect(await first.add('n1', record('a', 3), 0)).toBe(true);
+    expect(await first.add('n1', record('a', 2), 0)).toBe(false); // older than the hint kept
+    expect(await first.add('n2', record('a', 1), 0)).toBe(true);
+    expect(await first.add('n1', record('b', 1), 0)).toBe(true);
+    expect(first.pending).toBe(3);
+    await first.close();
+    opened.pop();
+
+    const again = openHints(dir);
+    expect(again.pending).toBe(3);
+    expect(again.targets().sort()).toEqual(['n1', 'n2']);
+    const batch = again.batch('n1', 10);
+    expect(batch.map((h) => [h.record.key, h.record.version.wallMs])).toEqual([
+      ['a', 3],
+      ['b', 1],
+    ]);
+    expect(batch[0]?.record.value.toString()).toBe('a@3');
+  });
+
+  it('removes a delivered hint only if no newer write replaced it meanwhile', async () => {
+    const events: HintEvent[] = [];
+    const hints = openHints(undefined, events);
+    await hints.add('n1', record('a', 1), 0);
+    await hints.add('n1', record('b', 1), 0);
+    const batch = hints.batch('n1', 10);
+    await hints.add('n1', record('a', 5), 0);
+    await hints.remove(batch, 'delivered');
+    expect(hints.pending).toBe(1);
+    expect(hints.batch('n1', 10).map((h) => h.record.version.wallMs)).toEqual([5]);
+    expect(events).toEqual(['stored', 'stored', 'stored', 'delivered']);
+  });
+});
+
+describe('hint delivery', () => {
+  function cluster(states: Record<string, MemberStateName>): ClusterView {
+    return {
+      selfName: 'n0',
+      generation: 0,
+      members: (): MemberView[] =>
+        Object.entries(states).map(([name, state]) => testMember(name, state)),
+      forceRemove: () => 'alive',
+    };
+  }
+
+  /** Records what each member received; members in `refusing` fail the call. */
+  function peers(refusing: Set<string>): { rpc: PeerCaller; received: Map<string, string[]> } {
+    const received = new Map<string, string[]>();
+    const rpc: PeerCaller = {
+      call: (to, method, params) => {
+        if (refusing.has(to.addr) || method !== 'apply') {
+          return Promise.reject(new Error('unreachable'));
+        }
+        const got = fromWire(params as WireRecord);
+        received.set(to.addr, [...(received.get(to.addr) ?? []), got.value.toString()]);
+        return Promise.resolve(true);
+      },
+    };
+    return { rpc, received };
+  }
+
+  it('delivers to a member once it is alive again, and keeps hints while it is not', async () => {
+    const hints = openHints();
+    for (let i = 0; i < 300; i++) await hints.add('n1', record(`k${i}`, 1, `v${i}`), Date.now());
+    const states: Record<string, MemberStateName> = { n0: 'alive', n1: 'dead' };
+    const { rpc, received } = peers(new Set());
+    const handoff = new HintedHandoff(hints, cluster(states), rpc);
+    expect(await handoff.deliver()).toBe(0);
+    expect(hints.pending).toBe(300);
+    states.n1 = 'alive';
+    expect(await handoff.deliver()).toBe(300);
+    expect(hints.pending).toBe(0);
+    expect(new Set(received.get('n1'))).toEqual(
+      new Set(Array.from({ length: 300 }, (_, i) => `v${i}`)),
+    );
+  });
+
+  it('keeps what a member did not take, and drops hints for members that left or expired', async () => {
+    const events: HintEvent[] = [];
+    const hints = openHints(undefined, events);
+    const now = 10 * HINT_WINDOW_MS;
+    await hints.add('n1', record('a', 1), now);
+    await hints.add('n2', record('b', 1), now);
+    await hints.add('n3', record('c', 1), now - HINT_WINDOW_MS - 1);
+    const refusing = new Set(['n1']);
+    const { rpc } = peers(refusing);
+    const handoff = new HintedHandoff(
+      hints,
+      cluster({ n0: 'alive', n1: 'alive', n2: 'left', n3: 'alive' }),
+      rpc,
+      () => now,
+    );
+    expect(await handoff.deliver()).toBe(0);
+    expect(hints.targets()).toEqual(['n1']);
+    expect(events.filter((e) => e === 'dropped')).toHaveLength(2);
+    refusing.delete('n1');
+    expect(await handoff.deliver()).toBe(1);
+    expect(hints.pending).toBe(0);
+  });
+});

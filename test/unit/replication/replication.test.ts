@@ -1,0 +1,268 @@
+// The replication logic across several coordinators in one process: quorum arithmetic against
+// replicas that answer or not, last-writer-wins, read repair, hints, tombstones and their purge,
+// anti-entropy filling a new member and a former owner dropping only what the new owners hold.
+
+import { describe, expect, it } from 'vitest';
+import type { Consistency } from '../../../src/config.js';
+import { encodeKey } from '../../../src/store/key-layout.js';
+import { partitionOf } from '../../../src/store/partition.js';
+import { TEST_PARTITIONS, InProcessCluster } from '../../support/in-process-cluster.js';
+
+const NAMES = ['n0', 'n1', 'n2', 'n3', 'n4'];
+
+function put(
+  cluster: InProcessCluster,
+  via: string,
+  key: string,
+  value: string,
+  consistency: Consistency = 'quorum',
+) {
+  return cluster.node(via).coordinator.put({
+    key,
+    value: Buffer.from(value),
+    contentType: 'text/plain',
+    ttlMs: undefined,
+    consistency,
+  });
+}
+
+async function read(
+  cluster: InProcessCluster,
+  via: string,
+  key: string,
+  consistency: Consistency = 'quorum',
+) {
+  return (await cluster.node(via).coordinator.get(key, consistency))?.value.toString();
+}
+
+function replicasOfKey(cluster: InProcessCluster, key: string): readonly string[] {
+  return cluster.replicasOf(partitionOf(encodeKey(key), TEST_PARTITIONS));
+}
+
+/** Who holds the key (any version, tombstones included). */
+function holders(cluster: InProcessCluster, key: string): string[] {
+  return [...cluster.nodes.values()]
+    .filter((n) => n.store.get(key) !== undefined)
+    .map((n) => n.name);
+}
+
+/** A coordinator that is not a replica of the key, so every replica is remote. */
+function outsider(cluster: InProcessCluster, key: string): string {
+  const replicas = replicasOfKey(cluster, key);
+  const name = NAMES.find((n) => !replicas.includes(n));
+  if (name === undefined) throw new Error('every node replicates the key');
+  return name;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('quorum writes and reads', () => {
+  it('stores each key on exactly its N replicas and reads it through any node', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 50; i++) await put(cluster, NAMES[i % 5] as string, `k${i}`, `v${i}`);
+    for (let i = 0; i < 50; i++) {
+      expect(holders(cluster, `k${i}`).sort()).toEqual([...replicasOfKey(cluster, `k${i}`)].sort());
+      expect(await read(cluster, NAMES[(i + 2) % 5] as string, `k${i}`)).toBe(`v${i}`);
+    }
+  });
+
+  it("counts only the key's replicas: 503 with needed and reached when too few answer", async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'users/1';
+    const via = outsider(cluster, key);
+    const [a, b, c] = replicasOfKey(cluster, key) as [string, string, string];
+
+    cluster.down.add(a);
+    await put(cluster, via, key, 'one down'); // quorum 2 of 3 still answers
+    await expect(put(cluster, via, key, 'x', 'all')).rejects.toMatchObject({
+      code: 'QUORUM_UNAVAILABLE',
+      details: { needed: 3, reached: 2 },
+    });
+    cluster.down.add(b);
+    await expect(put(cluster, via, key, 'x')).rejects.toMatchObject({
+      code: 'QUORUM_UNAVAILABLE',
+      details: { needed: 2, reached: 1 },
+    });
+    await expect(cluster.node(via).coordinator.get(key, 'quorum')).rejects.toMatchObject({
+      code: 'QUORUM_UNAVAILABLE',
+      details: { needed: 2 },
+    });
+    // `one` works while one replica lives, and sees the newest write that replica has.
+    await put(cluster, via, key, 'with one', 'one');
+    expect(await read(cluster, via, key, 'one')).toBe('with one');
+    cluster.down.add(c);
+    await expect(put(cluster, via, key, 'x', 'one')).rejects.toMatchObject({
+      details: { needed: 1, reached: 0 },
+    });
+  });
+
+  it('answers a read with the newest version and repairs the stale replicas', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'config';
+    const via = outsider(cluster, key);
+    const [a] = replicasOfKey(cluster, key) as [string];
+    await put(cluster, via, key, 'old');
+    cluster.down.add(a);
+    await put(cluster, via, key, 'new');
+    cluster.down.delete(a);
+    expect(cluster.node(a).store.get(key)?.value.toString()).toBe('old');
+    expect(await read(cluster, via, key, 'all')).toBe('new');
+    await settle();
+    expect(cluster.node(a).store.get(key)?.value.toString()).toBe('new');
+  });
+
+  it('lets the last writer win on every replica, whichever order writes arrive in', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'race';
+    const [a, b] = replicasOfKey(cluster, key) as [string, string];
+    const base = { key, contentType: 'text/plain', tombstone: false, expiresAtMs: 0 };
+    // Same wall time and counter: the node name breaks the tie, the same way everywhere.
+    const fromN1 = {
+      ...base,
+      value: Buffer.from('n1'),
+      version: { wallMs: 5, counter: 0, node: 'n1' },
+    };
+    const fromN3 = {
+      ...base,
+      value: Buffer.from('n3'),
+      version: { wallMs: 5, counter: 0, node: 'n3' },
+    };
+    await cluster.node(a).store.apply(fromN1);
+    await cluster.node(a).store.apply(fromN3);
+    await cluster.node(b).store.apply(fromN3);
+    await cluster.node(b).store.apply(fromN1);
+    expect(cluster.node(a).store.get(key)?.value.toString()).toBe('n3');
+    expect(cluster.node(b).store.get(key)?.value.toString()).toBe('n3');
+  });
+});
+
+describe('hints', () => {
+  it('keeps a hint for each replica that missed a write, at once for one the cluster holds dead', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'hinted';
+    const via = outsider(cluster, key);
+    const [a, b] = replicasOfKey(cluster, key) as [string, string];
+    cluster.down.add(a);
+    cluster.setState(b, 'dead');
+    cluster.down.add(b);
+    await expect(put(cluster, via, key, 'v')).rejects.toMatchObject({ code: 'QUORUM_UNAVAILABLE' });
+    await put(cluster, via, key, 'v', 'one');
+    await settle();
+    const hints = cluster.node(via).hints;
+    expect(hints.map((h) => h.target).sort()).toEqual([a, a, b, b].sort());
+    expect(hints.at(-1)?.record.value.toString()).toBe('v');
+  });
+});
+
+describe('tombstones', () => {
+  it('deletes with a tombstone every replica keeps, then purges it after the grace period once all are in sync', async () => {
+    let now = 1_000_000;
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, () => now);
+    const key = 'gone';
+    const via = outsider(cluster, key);
+    const [a] = replicasOfKey(cluster, key) as [string];
+    await put(cluster, via, key, 'v');
+    cluster.down.add(a); // misses the delete, keeps the old value
+    expect(await cluster.node(via).coordinator.delete(key, 'quorum')).toBeDefined();
+    cluster.down.delete(a);
+    expect(await read(cluster, via, key, 'all')).toBeUndefined();
+
+    // Within the grace period anti-entropy copies the tombstone to the replica that missed it.
+    now += 1_000;
+    await cluster.antiEntropy(1);
+    for (const name of replicasOfKey(cluster, key)) {
+      expect(cluster.node(name).store.get(key)?.tombstone).toBe(true);
+    }
+    // Past it, with every replica alive and in sync, the tombstone goes everywhere.
+    now += 61_000;
+    await cluster.antiEntropy(2);
+    expect(holders(cluster, key)).toEqual([]);
+    expect(await read(cluster, via, key, 'all')).toBeUndefined();
+  });
+
+  it('still overwrites an old value a replica kept through the whole grace period', async () => {
+    let now = 1_000_000;
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, () => now);
+    const key = 'zombie';
+    const via = outsider(cluster, key);
+    const [a] = replicasOfKey(cluster, key) as [string];
+    await put(cluster, via, key, 'old');
+    cluster.down.add(a);
+    cluster.setState(a, 'dead');
+    await cluster.node(via).coordinator.delete(key, 'quorum');
+    now += 120_000; // the replica is away for longer than the grace period
+    await cluster.antiEntropy(1); // a replica is dead: nothing is purged
+    cluster.down.delete(a);
+    cluster.setState(a, 'alive');
+    await cluster.antiEntropy(2);
+    expect(await read(cluster, via, key, 'all')).toBeUndefined();
+    expect(holders(cluster, key)).toEqual([]);
+  });
+});
+
+describe('rebalancing', () => {
+  it('fills a member that joins and has former owners drop only what the new owners hold', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    const joined = cluster.add('n5');
+    // A pass pushes, the next confirms and drops (dropping reorders the visits, hence three).
+    await cluster.antiEntropy(3);
+    expect(joined.store.liveKeyCount()).toBeGreaterThan(0);
+    for (let i = 0; i < 200; i++) {
+      expect(holders(cluster, `k${i}`).sort()).toEqual([...replicasOfKey(cluster, `k${i}`)].sort());
+      expect(await read(cluster, 'n5', `k${i}`, 'all')).toBe(`v${i}`);
+    }
+    const dropped = [...cluster.nodes.values()].reduce(
+      (sum, n) => sum + n.events.droppedAfterHandOff,
+      0,
+    );
+    // At least what the newcomer took; the bounded layout also moves a few between old members.
+    expect(dropped).toBeGreaterThanOrEqual(joined.store.liveKeyCount());
+  });
+
+  it('keeps a partition it no longer owns while a new owner is down', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 100; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    const before = new Map(
+      Array.from({ length: 100 }, (_, i) => [`k${i}`, replicasOfKey(cluster, `k${i}`)]),
+    );
+    cluster.add('n5');
+    cluster.down.add('n5');
+    cluster.setState('n5', 'dead');
+    await cluster.antiEntropy(3);
+    let waiting = 0;
+    for (const [key, oldReplicas] of before) {
+      if (!replicasOfKey(cluster, key).includes('n5')) continue;
+      waiting++;
+      for (const name of oldReplicas) expect(cluster.node(name).store.get(key)).toBeDefined();
+    }
+    expect(waiting).toBeGreaterThan(0);
+  });
+
+  it('hands every partition of a leaving member to the members that replace it', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    // Some writes only the leaver took (`one`), as when the other replicas were down.
+    const onlyOnLeaver: string[] = [];
+    for (let i = 0; i < 200 && onlyOnLeaver.length < 10; i++) {
+      const key = `solo${i}`;
+      if (!replicasOfKey(cluster, key).includes('n2')) continue;
+      await cluster.node('n2').store.apply({
+        key,
+        value: Buffer.from('only here'),
+        contentType: 'text/plain',
+        version: { wallMs: Date.now(), counter: 0, node: 'n2' },
+        tombstone: false,
+        expiresAtMs: 0,
+      });
+      onlyOnLeaver.push(key);
+    }
+    cluster.setState('n2', 'left');
+    expect(
+      await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000),
+    ).toBeGreaterThanOrEqual(onlyOnLeaver.length);
+    cluster.down.add('n2');
+    for (const key of onlyOnLeaver) expect(await read(cluster, 'n0', key, 'all')).toBe('only here');
+    for (let i = 0; i < 200; i++) expect(await read(cluster, 'n1', `k${i}`, 'all')).toBe(`v${i}`);
+  });
+});
