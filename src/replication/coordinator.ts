@@ -237,6 +237,8 @@ export class Coordinator implements KvService {
 
   private async readAt(member: MemberView, key: string): Promise<StoredRecord | undefined> {
     if (member.name === this.cluster.selfName) return this.store.get(key);
+    // The cluster holds it dead: asking would only wait for a timeout.
+    if (member.state === 'dead') throw new Error(`${member.name} is dead`);
     const reply = await this.rpc.call(peerAddr(member), 'get', { key }, REPLICA_TIMEOUT_MS);
     return reply === null ? undefined : fromWire(reply as WireRecord);
   }
@@ -298,7 +300,9 @@ export class Coordinator implements KvService {
           settled = true;
           this.observer.request(op, consistency, 'ok');
           resolve(newest(replies.map((reply) => reply.record)));
-        } else if (!settled && failed > replicas.length - needed) {
+        } else if (!settled && replies.length + failed === replicas.length) {
+          // As for writes: decided once every replica has answered or timed out, so `reached`
+          // is the final count.
           settled = true;
           this.observer.request(op, consistency, 'unavailable');
           reject(unavailable(needed, replies.length, replicas.length));
