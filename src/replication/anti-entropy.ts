@@ -57,6 +57,7 @@ interface Exchange {
 }
 
 export class AntiEntropy {
+  /** The partition to visit next, or the first one after it that this node holds. */
   private cursor = 0;
   private readonly loop = new BackgroundLoop(PARTITION_STEP_MS, () => this.step());
   private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
@@ -135,9 +136,12 @@ export class AntiEntropy {
       .partitionSummaries()
       .map((summary) => summary.partition)
       .filter((partition) => !owned.has(partition));
-    const visits = [...mine, ...formerlyMine];
+    const visits = [...mine, ...formerlyMine].sort((a, b) => a - b);
     if (visits.length === 0) return 0;
-    const partition = visits[this.cursor++ % visits.length] as number;
+    // Walk by partition number, not by position: the list shrinks as partitions are dropped and
+    // grows as they arrive, and a position would then skip some partitions for many steps.
+    const partition = visits.find((p) => p >= this.cursor) ?? (visits[0] as number);
+    this.cursor = partition + 1;
     const replicas = this.owners(layout, partition, members);
     if (owned.has(partition)) await this.sync(partition, replicas);
     else if (settled) await this.handOver(partition, replicas);
