@@ -82,38 +82,6 @@ async function eventually(
   }
 }
 
-/** Polls until, for every partition, all its running replicas report the same digest. */
-async function replicasConverge(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let differing: number[] = [];
-  for (;;) {
-    const layout = (await (await fetch(`${running()[0]?.url}/v1/cluster/partitions`)).json()) as {
-      partitions: { id: number; replicas: string[] }[];
-    };
-    const digests = new Map<string, Map<number, string>>();
-    for (const node of running()) {
-      const local = (await (
-        await fetch(`${node.url}/v1/cluster/partitions?local=true`)
-      ).json()) as {
-        partitions: { id: number; digest: string }[];
-      };
-      digests.set(node.nodeName, new Map(local.partitions.map((p) => [p.id, p.digest])));
-    }
-    differing = layout.partitions
-      .filter(
-        ({ id, replicas }) =>
-          new Set(
-            replicas.filter((r) => digests.has(r)).map((r) => digests.get(r)?.get(id) ?? 'empty'),
-          ).size > 1,
-      )
-      .map(({ id }) => id);
-    if (differing.length === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`replicas still differ in partitions ${differing.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 const stateOf = (members: Member[], name: string): string | undefined =>
   members.find((m) => m.name === name)?.state;
 const running = (): ShoalProcess[] => [...nodes.values()];
@@ -174,63 +142,11 @@ describe('a five-node cluster found through headless-service DNS', () => {
     expect(lines.some((line) => line.startsWith(`${node.nodeName} (self)`))).toBe(true);
   });
 
-  it('replicates: 300 keys written through one node read back through another', async () => {
-    const [writer, reader] = [nodes.get('shoal-0'), nodes.get('shoal-3')] as ShoalProcess[];
-    const keys = Array.from({ length: 300 }, (_, i) => `replicated/${i}`);
-    for (let i = 0; i < keys.length; i += 30) {
-      const batch = keys.slice(i, i + 30);
-      const statuses = await Promise.all(
-        batch.map(
-          async (key) =>
-            (
-              await fetch(`${writer?.url}/v1/kv/${encodeURIComponent(key)}`, {
-                method: 'PUT',
-                body: key,
-              })
-            ).status,
-        ),
-      );
-      expect(statuses.every((status) => status === 200)).toBe(true);
-    }
-    for (const key of keys) {
-      const res = await fetch(`${reader?.url}/v1/kv/${encodeURIComponent(key)}?consistency=quorum`);
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe(key);
-    }
-    // Listing answers for the whole cluster, whichever node is asked.
-    const listed = (await (
-      await fetch(`${reader?.url}/v1/kv?prefix=replicated/&limit=1000`)
-    ).json()) as { keys: string[] };
-    expect(listed.keys).toHaveLength(300);
-    // Each key lives on three of the five nodes.
-    let held = 0;
-    for (const node of running()) {
-      const local = (await (
-        await fetch(`${node.url}/v1/cluster/partitions?local=true`)
-      ).json()) as {
-        partitions: { keys: number }[];
-      };
-      held += local.partitions.reduce((sum, p) => sum + p.keys, 0);
-    }
-    expect(held).toBe(300 * 3);
-  });
-
   it('declares a killed (-9) node dead everywhere, and alive again when it restarts', async () => {
     const victim = nodes.get('shoal-4') as ShoalProcess;
     victim.signal('SIGKILL');
     await victim.waitForExit();
     nodes.delete('shoal-4');
-    // With one replica gone, quorum reads and writes still succeed.
-    const survivor = running()[0] as ShoalProcess;
-    for (let i = 0; i < 50; i++) {
-      const put = await fetch(`${survivor.url}/v1/kv/while-down/${i}`, {
-        method: 'PUT',
-        body: String(i),
-      });
-      expect(put.status).toBe(200);
-      const get = await fetch(`${survivor.url}/v1/kv/replicated/${i}`);
-      expect(get.status).toBe(200);
-    }
     await eventually(
       running(),
       (members) => stateOf(members, 'shoal-4') === 'dead',
@@ -252,12 +168,6 @@ describe('a five-node cluster found through headless-service DNS', () => {
     );
     // The restart won over its stale dead record with a higher incarnation.
     expect(after?.incarnation).toBeGreaterThan(before?.incarnation ?? Infinity);
-
-    // Anti-entropy fills what it missed while down: every partition's replicas converge to
-    // equal digests (the keys written while it was down included).
-    await replicasConverge(40_000);
-    const metrics = await (await fetch(`${nodes.get('shoal-4')?.url}/metrics`)).text();
-    expect(metrics).toMatch(/shoal_anti_entropy_repairs_total [1-9]/);
   });
 
   it('accepts a restarted pod at its new IP', async () => {
