@@ -7,6 +7,7 @@
 
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { checkLmdbFile } from '../store/lmdb-file-check.js';
 import type { StoredRecord } from '../store/record.js';
 import { compareVersions } from '../store/version.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
@@ -40,6 +41,7 @@ export class HintStore {
     private readonly root: RootDatabase,
     private readonly hints: Database<StoredHint, HintKey>,
     private readonly onEvent: (event: HintEvent, count: number) => void,
+    private readonly max: number,
   ) {
     for (const { key } of hints.getRange()) this.counted(key[0], 1);
   }
@@ -47,10 +49,12 @@ export class HintStore {
   static open(
     dataDir: string,
     onEvent: (event: HintEvent, count: number) => void = () => undefined,
+    max = HINTS_MAX,
   ): HintStore {
+    checkLmdbFile(join(dataDir, HINTS_FILE_NAME));
     const root = open({ path: join(dataDir, HINTS_FILE_NAME), maxDbs: 2, compression: false });
     const hints = root.openDB<StoredHint, HintKey>({ name: 'hints', encoding: 'msgpack' });
-    return new HintStore(root, hints, onEvent);
+    return new HintStore(root, hints, onEvent, max);
   }
 
   /** Hints waiting for delivery. */
@@ -78,7 +82,7 @@ export class HintStore {
       ) {
         return false;
       }
-      if (current === undefined && this.count >= HINTS_MAX) return false;
+      if (current === undefined && this.count >= this.max) return false;
       added = current === undefined;
       void this.hints.put(id, { record: toWire(record), storedAtMs: nowMs });
       return true;

@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { checkLmdbFile } from './lmdb-file-check.js';
 import { PartitionDigests, recordFingerprint } from './partition-digests.js';
 import {
   decodeKey,
@@ -82,6 +83,7 @@ export class LmdbStore implements Store {
   static async open(dir: string, partitions: number): Promise<LmdbStore> {
     // Name the data file explicitly: given a directory whose name has a dot, lmdb would take it
     // for a file name.
+    checkLmdbFile(join(dir, DATA_FILE_NAME));
     const root = open({ path: join(dir, DATA_FILE_NAME), maxDbs: 8, compression: false });
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     const meta = root.openDB<number, string>({ name: 'meta' });

@@ -1,7 +1,8 @@
 // A node's life as an operator sees it: data that survives a restart, keys that expire, a clean
 // exit on SIGTERM and SIGINT, and start-up refused (exit 2, one line) on bad configuration.
 
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
@@ -222,4 +223,19 @@ describe('bad configuration', () => {
     expect(refused.stderr).toContain('32');
     expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it.each(['store.mdb', 'hints.mdb'])(
+    'refuses a data directory whose %s is not an LMDB file: exit 1, clear message, file untouched',
+    async (file) => {
+      const dataDir = makeTempDir();
+      const garbage = randomBytes(64 * 1024);
+      writeFileSync(join(dataDir, file), garbage);
+      const refused = await runShoal(['serve'], await serveEnv({ SHOAL_DATA_DIR: dataDir }));
+      expect(refused.code, runSummary(refused)).toBe(1);
+      expect(refused.signal).toBeNull();
+      expect(refused.stderr).toContain(join(dataDir, file));
+      expect(refused.stderr).toContain('not an LMDB data file');
+      expect(readFileSync(join(dataDir, file)).equals(garbage)).toBe(true);
+    },
+  );
 });

@@ -27,10 +27,18 @@ afterEach(async () => {
   for (const store of opened.splice(0)) await store.close();
 });
 
-function openHints(dir = makeTempDir('shoal-hints-'), events: HintEvent[] = []): HintStore {
-  const store = HintStore.open(dir, (event, count) => {
-    for (let i = 0; i < count; i++) events.push(event);
-  });
+function openHints(
+  dir = makeTempDir('shoal-hints-'),
+  events: HintEvent[] = [],
+  max?: number,
+): HintStore {
+  const store = HintStore.open(
+    dir,
+    (event, count) => {
+      for (let i = 0; i < count; i++) events.push(event);
+    },
+    max,
+  );
   opened.push(store);
   return store;
 }
@@ -57,6 +65,17 @@ describe('the hint store', () => {
       ['b', 1],
     ]);
     expect(batch[0]?.record.value.toString()).toBe('a@3');
+  });
+
+  it('stops taking hints for new keys when full, but still takes newer writes of kept keys', async () => {
+    const events: HintEvent[] = [];
+    const hints = openHints(undefined, events, 3);
+    for (const key of ['a', 'b', 'c']) expect(await hints.add('n1', record(key, 1), 0)).toBe(true);
+    expect(await hints.add('n1', record('d', 1), 0)).toBe(false);
+    expect(await hints.add('n2', record('a', 1), 0)).toBe(false);
+    expect(await hints.add('n1', record('a', 2), 0)).toBe(true);
+    expect(hints.pending).toBe(3);
+    expect(events.filter((e) => e === 'dropped')).toHaveLength(2);
   });
 
   it('removes a delivered hint only if no newer write replaced it meanwhile', async () => {
