@@ -226,6 +226,7 @@ describe('default values', () => {
       readConsistency: 'quorum',
       maxKeyBytes: 1024,
       maxValueBytes: 1_048_576,
+      tombstoneGraceMs: 864_000_000,
       logLevel: 'info',
     });
   });
@@ -399,6 +400,7 @@ describe('every optional feature on', () => {
       readConsistency: 'one',
       maxKeyBytes: 512,
       maxValueBytes: 4_194_304,
+      tombstoneGraceMs: 1_209_600_000,
       logLevel: 'debug',
     });
   });
