@@ -109,19 +109,22 @@ export class AntiEntropy {
       layoutMembers(members).filter((name) => name !== this.cluster.selfName),
     );
     let pushed = 0;
-    for (const { partition } of this.store.partitionSummaries()) {
-      for (const owner of this.owners(layout, partition, members)) {
-        if (owner.state !== 'alive') continue;
-        for (;;) {
-          if (Date.now() > deadlineMs) return pushed;
-          const { copied } = await this.exchange(partition, owner, 'push');
-          pushed += copied;
-          if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+    try {
+      for (const { partition } of this.store.partitionSummaries()) {
+        for (const owner of this.owners(layout, partition, members)) {
+          if (owner.state !== 'alive') continue;
+          for (;;) {
+            if (Date.now() > deadlineMs) return pushed;
+            const { copied } = await this.exchange(partition, owner, 'push');
+            pushed += copied;
+            if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+          }
         }
       }
+      return pushed;
+    } finally {
+      if (pushed > 0) this.observer.handedOff(pushed);
     }
-    if (pushed > 0) this.observer.handedOff(pushed);
-    return pushed;
   }
 
   /** Visits the next partition this node replicates or still holds; returns how many there are. */
@@ -208,8 +211,11 @@ export class AntiEntropy {
     const heldByPeer = new Map<string, Version>();
     const theirDigest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
     if (theirDigest === this.store.partitionSummary(partition).digest) {
-      for (const record of this.store.scanPartition(partition)) {
-        heldByPeer.set(record.key, record.version);
+      // Only a push (to an owner that may take over) needs to know what the peer holds.
+      if (direction === 'push') {
+        for (const record of this.store.scanPartition(partition)) {
+          heldByPeer.set(record.key, record.version);
+        }
       }
       return { copied: 0, heldByPeer };
     }
