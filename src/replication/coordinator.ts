@@ -35,6 +35,8 @@ export const LIST_SCAN_RECORDS_MAX = 10_000;
 
 /** A replica's answer to one request must come within this, or it counts as not answering. */
 export const REPLICA_TIMEOUT_MS = 2_000;
+/** A read still short of R replies after this asks one more replica (and again after as long). */
+export const SPECULATIVE_READ_MS = 50;
 
 export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
 export type ReplicationOutcome = 'ok' | 'unavailable';
@@ -284,37 +286,36 @@ export class Coordinator implements KvService {
     });
   }
 
+  /**
+   * Asks R replicas — this node first when it is one (no network), then live ones in preference
+   * order — and answers with the newest version once R have replied. Another replica is asked when
+   * one fails, or when R replies have not come within SPECULATIVE_READ_MS (Cassandra's speculative
+   * retry), so a slow or paused replica costs a few milliseconds, not a timeout. Asking only R
+   * (not all N) saves a round trip per read at quorum; the replicas not asked are kept in line by
+   * hints and anti-entropy, and the ones asked by read repair.
+   */
   private read(
     key: string,
     consistency: Consistency,
     op: ReplicationOp,
   ): Promise<StoredRecord | undefined> {
-    const replicas = this.replicasOf(key);
+    const replicas = this.readOrder(this.replicasOf(key));
     const needed = required(consistency, replicas.length);
     return new Promise((resolve, reject) => {
-      const replies: { member: MemberView; record: StoredRecord | undefined }[] = [];
-      let failed = 0;
-      let settled = false;
-      const settle = (): void => {
-        if (!settled && replies.length >= needed) {
-          settled = true;
-          this.observer.request(op, consistency, 'ok');
-          resolve(newest(replies.map((reply) => reply.record)));
-        } else if (!settled && replies.length + failed === replicas.length) {
-          // As for writes: decided once every replica has answered or timed out, so `reached`
-          // is the final count.
-          settled = true;
-          this.observer.request(op, consistency, 'unavailable');
-          reject(unavailable(needed, replies.length, replicas.length));
-        }
-        if (replies.length + failed === replicas.length) this.repair(replies);
-      };
       if (replicas.length === 0) {
         this.observer.request(op, consistency, 'unavailable');
         reject(unavailable(Math.max(needed, 1), 0, 0));
         return;
       }
-      for (const member of replicas) {
+      const replies: { member: MemberView; record: StoredRecord | undefined }[] = [];
+      let asked = 0;
+      let failed = 0;
+      let settled = false;
+      let speculation: NodeJS.Timeout | undefined;
+      const askNext = (): void => {
+        const member = replicas[asked];
+        if (member === undefined) return;
+        asked++;
         this.readAt(member, key).then(
           (record) => {
             replies.push({ member, record });
@@ -322,11 +323,45 @@ export class Coordinator implements KvService {
           },
           () => {
             failed++;
+            askNext();
             settle();
           },
         );
-      }
+      };
+      const speculate = (): void => {
+        speculation = setTimeout(() => {
+          if (settled || asked >= replicas.length) return;
+          askNext();
+          speculate();
+        }, SPECULATIVE_READ_MS);
+      };
+      const settle = (): void => {
+        const done = replies.length + failed === asked;
+        if (!settled && replies.length >= needed) {
+          settled = true;
+          clearTimeout(speculation);
+          this.observer.request(op, consistency, 'ok');
+          resolve(newest(replies.map((reply) => reply.record)));
+        } else if (!settled && done && asked === replicas.length) {
+          // Decided once every replica has been asked and has answered or failed, so `reached`
+          // is the final count.
+          settled = true;
+          clearTimeout(speculation);
+          this.observer.request(op, consistency, 'unavailable');
+          reject(unavailable(needed, replies.length, replicas.length));
+        }
+        if (settled && done) this.repair(replies);
+      };
+      for (let i = 0; i < needed; i++) askNext();
+      speculate();
     });
+  }
+
+  /** Replicas in the order reads ask them: this node, then alive, suspect and dead members. */
+  private readOrder(replicas: readonly MemberView[]): MemberView[] {
+    const rank = (m: MemberView): number =>
+      m.name === this.cluster.selfName ? 0 : m.state === 'alive' ? 1 : m.state === 'dead' ? 3 : 2;
+    return [...replicas].sort((a, b) => rank(a) - rank(b));
   }
 
   /** Sends the newest version to every replica that answered with an older one or none. */

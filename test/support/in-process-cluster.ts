@@ -36,8 +36,10 @@ export interface TestNode {
 export class InProcessCluster {
   readonly nodes = new Map<string, TestNode>();
   private readonly states = new Map<string, MemberStateName>();
-  /** Nodes that do not answer peer calls (crashed or paused). */
+  /** Nodes that refuse peer calls at once (crashed: connection refused). */
   readonly down = new Set<string>();
+  /** Nodes that never answer peer calls (paused: the caller would wait for its timeout). */
+  readonly hanging = new Set<string>();
   private generation = 0;
   private readonly partitioner: Partitioner;
 
@@ -141,6 +143,7 @@ export class InProcessCluster {
     return {
       call: async (to, method, params) => {
         await Promise.resolve();
+        if (this.hanging.has(to.addr)) await new Promise(() => undefined);
         const target = this.nodes.get(to.addr);
         if (target === undefined || this.down.has(to.addr) || this.down.has(from)) {
           throw new Error(`${to.addr} does not answer`);

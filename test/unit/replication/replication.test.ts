@@ -96,6 +96,19 @@ describe('quorum writes and reads', () => {
     });
   });
 
+  it('asks another replica when one does not answer, instead of waiting for it', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'slow';
+    const via = outsider(cluster, key);
+    await put(cluster, via, key, 'v', 'all');
+    // Reads ask R = 2 replicas first; whichever of them hangs, the third is asked soon after.
+    for (const paused of replicasOfKey(cluster, key)) {
+      cluster.hanging.add(paused);
+      expect(await read(cluster, via, key)).toBe('v');
+      cluster.hanging.delete(paused);
+    }
+  });
+
   it('answers a read with the newest version and repairs the stale replicas', async () => {
     const cluster = new InProcessCluster(NAMES);
     const key = 'config';
