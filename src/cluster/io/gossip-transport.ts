@@ -22,6 +22,11 @@ export type StreamChannelId = (typeof StreamChannel)[keyof typeof StreamChannel]
 export const STREAM_CONNECTIONS_MAX = 256;
 /** An inbound stream connection with no traffic for this long is closed. */
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * Frames of one connection being answered at once, at most; past it the connection stops being
+ * read until some answers are out (TCP backpressure then slows the sender).
+ */
+export const STREAM_INFLIGHT_PER_CONNECTION_MAX = 256;
 /** Default deadline for one stream request (connect, send, reply). */
 export const STREAM_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -159,8 +164,10 @@ export class GossipTransport {
     socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.connections.delete(socket));
-    // Frames of one connection are answered in order: the next waits for the previous reply.
-    let chain = Promise.resolve();
+    // Frames of one connection are answered concurrently, replies in whatever order they are
+    // ready (a replication request carries its id): writes that arrive together then share one
+    // store commit, instead of each waiting for the commit of the one before.
+    let inFlight = 0;
     socket.on('data', (chunk) => {
       let frames: Uint8Array[];
       try {
@@ -172,11 +179,14 @@ export class GossipTransport {
         return;
       }
       for (const bytes of frames) {
+        inFlight++;
+        if (inFlight >= STREAM_INFLIGHT_PER_CONNECTION_MAX) socket.pause();
         // answer() reports every failure itself; the catch only keeps a rejection from escaping.
-        chain = chain
-          .then(() => this.answer(socket, from, bytes))
-          .catch(() => {
-            socket.destroy();
+        this.answer(socket, from, bytes)
+          .catch(() => socket.destroy())
+          .finally(() => {
+            inFlight--;
+            if (inFlight < STREAM_INFLIGHT_PER_CONNECTION_MAX && socket.isPaused()) socket.resume();
           });
       }
     });
@@ -203,13 +213,28 @@ export class GossipTransport {
     }
     if (reply === undefined || socket.destroyed) return;
     try {
-      socket.write(frame(this.envelope.seal(reply)));
+      writeCorked(socket, frame(this.envelope.seal(reply)));
     } catch {
       // A reply too large to frame: the peer gets no answer and times out, the node carries on.
       this.handlers.onDrop('stream_malformed');
       socket.destroy();
     }
   }
+}
+
+const corked = new WeakSet<TcpSocket>();
+
+/** Writes that happen in the same tick leave in one syscall (one writev, not one write each). */
+function writeCorked(socket: TcpSocket, bytes: Uint8Array): void {
+  if (!corked.has(socket)) {
+    corked.add(socket);
+    socket.cork();
+    process.nextTick(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
+  }
+  socket.write(bytes);
 }
 
 function withChannel(channel: number, payload: Uint8Array): Uint8Array {
