@@ -6,26 +6,28 @@
 //        BENCH_DURATION_S=20 BENCH_ROUNDS=3 npm run bench
 //        SHOAL_PROFILE=1 npm run bench   (writes a --cpu-prof profile of the shoal node to bench/results)
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import {
+  best,
+  CONNECTIONS,
+  KEYS,
+  parseWrk,
+  requireWrk,
+  ROOT,
+  runWrk,
+  stop,
+  VALUE,
+  waitFor,
+  type Result,
+} from './bench-kit.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CONNECTIONS = 32;
-const KEYS = 10_000;
-const VALUE = Buffer.alloc(100, 'v');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WRK_THREADS = 1;
-
-interface Result {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -36,19 +38,6 @@ function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(url);
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
 }
 
 async function preload(base: string): Promise<void> {
@@ -63,55 +52,26 @@ async function preload(base: string): Promise<void> {
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
 }
 
-function toMs(text: string): number {
-  const match = /^([\d.]+)(us|ms|s)$/.exec(text);
-  if (!match) throw new Error(`cannot parse latency "${text}"`);
-  const n = Number(match[1]);
-  return match[2] === 'us' ? n / 1000 : match[2] === 's' ? n * 1000 : n;
-}
-
-function wrk(base: string, script: string): Result {
-  const run = spawnSync(
-    'wrk',
-    [
-      '-t',
-      String(WRK_THREADS),
-      '-c',
-      String(CONNECTIONS),
-      '-d',
-      `${DURATION_S}s`,
-      '--latency',
-      '-s',
-      join(ROOT, 'bench/wrk', script),
-      base,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr || run.error?.message}`);
-  const out = run.stdout;
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
-  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1];
-  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1];
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
-  if (errors !== undefined) throw new Error(`wrk saw ${errors} error responses:\n${out}`);
-  if (!rps || !p50 || !p99) throw new Error(`cannot parse wrk output:\n${out}`);
-  return { rps: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99) };
-}
-
-function best(results: Result[]): Result {
-  return results.reduce((a, b) => (b.rps > a.rps ? b : a));
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+async function wrk(base: string, script: string): Promise<Result> {
+  const out = await runWrk([
+    '-t',
+    String(WRK_THREADS),
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    `${DURATION_S}s`,
+    '--latency',
+    '-s',
+    join(ROOT, 'bench/wrk', script),
+    base,
+  ]);
+  const report = parseWrk(out);
+  if (report.non2xx > 0) throw new Error(`wrk saw ${report.non2xx} error responses:\n${out}`);
+  return report;
 }
 
 async function main(): Promise<void> {
-  const check = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  if (check.error) throw new Error('wrk is not installed (Debian: apt-get install wrk)');
+  requireWrk();
 
   const dataDir = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
   const resultsDir = join(ROOT, 'bench/results');
@@ -154,8 +114,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const op of ['GET', 'PUT'] as const) {
         const script = op === 'GET' ? 'get.lua' : 'put.lua';
-        runs[`koa ${op}`]?.push(wrk(targets.koa, script));
-        runs[`shoal ${op}`]?.push(wrk(targets.shoal, script));
+        runs[`koa ${op}`]?.push(await wrk(targets.koa, script));
+        runs[`shoal ${op}`]?.push(await wrk(targets.shoal, script));
       }
     }
 
