@@ -2,7 +2,9 @@
 // a batch at a time, through the same `apply` a coordinator uses (last writer wins, so a hint
 // that arrives after a newer write changes nothing). Hints for a member that left are dropped:
 // it handed its data off, and the write is on the replicas that answered it. Hints older than
-// the hint window are dropped too; anti-entropy repairs what they carried.
+// the hint window are dropped when their member is back; anti-entropy repairs what they carried.
+// Hints for a member this node does not know are kept: right after a restart the member list is
+// still filling in.
 
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
@@ -39,7 +41,9 @@ export class HintedHandoff {
     const members = new Map(this.cluster.members().map((m) => [m.name, m]));
     for (const target of this.hints.targets()) {
       const member = members.get(target);
-      const gone = member === undefined || member.state === 'left';
+      // A member this node does not know (yet: it may have just started) keeps its hints.
+      if (member === undefined) continue;
+      const gone = member.state === 'left';
       if (!gone && member.state !== 'alive') continue;
       while (this.wallClock() < deadlineMs) {
         const batch = this.hints.batch(target, HINT_BATCH_MAX);

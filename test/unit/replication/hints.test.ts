@@ -135,13 +135,14 @@ describe('hint delivery', () => {
     );
   });
 
-  it('keeps what a member did not take, and drops hints for members that left or expired', async () => {
+  it('keeps what a member did not take, and drops hints for members that left or expired, keeps those for members it does not know', async () => {
     const events: HintEvent[] = [];
     const hints = openHints(undefined, events);
     const now = 10 * HINT_WINDOW_MS;
     await hints.add('n1', record('a', 1), now);
     await hints.add('n2', record('b', 1), now);
     await hints.add('n3', record('c', 1), now - HINT_WINDOW_MS - 1);
+    await hints.add('n9', record('d', 1), now); // not (yet) in this node's member list
     const refusing = new Set(['n1']);
     const { rpc } = peers(refusing);
     const handoff = new HintedHandoff(
@@ -151,10 +152,10 @@ describe('hint delivery', () => {
       () => now,
     );
     expect(await handoff.deliver()).toBe(0);
-    expect(hints.targets()).toEqual(['n1']);
+    expect(hints.targets().sort()).toEqual(['n1', 'n9']);
     expect(events.filter((e) => e === 'dropped')).toHaveLength(2);
     refusing.delete('n1');
     expect(await handoff.deliver()).toBe(1);
-    expect(hints.pending).toBe(0);
+    expect(hints.pending).toBe(1);
   });
 });
