@@ -26,6 +26,7 @@ import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type Partitioner } from './partitioner.js';
+import { batchItems, PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
@@ -82,6 +83,8 @@ export class Coordinator implements KvService {
   private readonly hints: HintSink;
   private readonly tombstones: TombstonePolicy;
   private readonly wallClock: () => number;
+  private readonly applies: PeerBatcher;
+  private readonly reads: PeerBatcher;
 
   constructor(parts: CoordinatorParts) {
     this.store = parts.store;
@@ -93,6 +96,8 @@ export class Coordinator implements KvService {
     this.hints = parts.hints;
     this.tombstones = parts.tombstones;
     this.wallClock = parts.wallClock ?? Date.now;
+    this.applies = new PeerBatcher(this.rpc, 'applyBatch', REPLICA_TIMEOUT_MS);
+    this.reads = new PeerBatcher(this.rpc, 'getBatch', REPLICA_TIMEOUT_MS);
   }
 
   async get(key: string, consistency: Consistency): Promise<ReadResult | undefined> {
@@ -167,9 +172,20 @@ export class Coordinator implements KvService {
   handlers(): Record<string, (params: unknown) => Promise<unknown>> {
     return {
       apply: async (params) => this.store.apply(fromWire(params as WireRecord)),
-      get: (params) => {
-        const record = this.store.get(String((params as { key: unknown }).key));
-        return Promise.resolve(record === undefined ? null : toWire(record));
+      // Batches from PeerBatcher: checked whole before any item is acted on; the writes are
+      // applied in one turn, so in one commit.
+      applyBatch: (params) => {
+        const records = batchItems(params).map((wire) => fromWire(wire as WireRecord));
+        return Promise.all(records.map((record) => this.store.apply(record)));
+      },
+      getBatch: (params) => {
+        const keys = batchItems(params).map((key) => String(key));
+        return Promise.resolve(
+          keys.map((key) => {
+            const record = this.store.get(key);
+            return record === undefined ? null : toWire(record);
+          }),
+        );
       },
       list: (params) => Promise.resolve(this.localList(params as ListRequest)),
     };
@@ -218,7 +234,7 @@ export class Coordinator implements KvService {
 
   private applyAt(member: MemberView, record: StoredRecord): Promise<unknown> {
     if (member.name === this.cluster.selfName) return this.store.apply(record);
-    return this.rpc.call(peerAddr(member), 'apply', toWire(record), REPLICA_TIMEOUT_MS);
+    return this.applies.call(peerAddr(member), toWire(record), record.value.length);
   }
 
   /**
@@ -241,7 +257,7 @@ export class Coordinator implements KvService {
     if (member.name === this.cluster.selfName) return this.store.get(key);
     // The cluster holds it dead: asking would only wait for a timeout.
     if (member.state === 'dead') throw new Error(`${member.name} is dead`);
-    const reply = await this.rpc.call(peerAddr(member), 'get', { key }, REPLICA_TIMEOUT_MS);
+    const reply = await this.reads.call(peerAddr(member), key, key.length);
     return reply === null ? undefined : fromWire(reply as WireRecord);
   }
 
