@@ -33,11 +33,21 @@ export const REPAIR_RECORDS_PER_STEP_MAX = 500;
  * this node owns less than it does.
  */
 export const LAYOUT_SETTLE_MS = 10_000;
+/**
+ * Keys and versions per `versions` reply, at most (~1.5 MB): a partition of any size is compared
+ * page by page, inside the peer frame limit.
+ */
+export const VERSIONS_PAGE_MAX = 20_000;
 /** Tombstones purged per partition visit, at most. */
 const PURGE_RECORDS_PER_STEP_MAX = 1_000;
 const RPC_TIMEOUT_MS = 5_000;
 
 type VersionEntry = [key: string, wallMs: number, counter: number, node: string];
+/** A page of a partition's versions, in key order; `more` when the partition goes on. */
+interface VersionPage {
+  entries: VersionEntry[];
+  more: boolean;
+}
 
 export interface AntiEntropyObserver {
   /** Records copied between replicas whose digests differed. */
@@ -70,6 +80,7 @@ export class AntiEntropy {
     private readonly tombstones: TombstonePolicy,
     private readonly observer: AntiEntropyObserver,
     private readonly settleMs = LAYOUT_SETTLE_MS,
+    private readonly versionsPageMax = VERSIONS_PAGE_MAX,
   ) {}
 
   start(): void {
@@ -85,7 +96,12 @@ export class AntiEntropy {
     return {
       digest: (params) =>
         Promise.resolve(this.store.partitionSummary(partitionParam(params)).digest),
-      versions: (params) => Promise.resolve(this.versionsOf(partitionParam(params))),
+      versions: (params) => {
+        const after = (params as { after?: unknown }).after;
+        return Promise.resolve(
+          this.versionsOf(partitionParam(params), typeof after === 'string' ? after : undefined),
+        );
+      },
       fetch: (params) => {
         const keys = (params as { keys?: unknown }).keys;
         if (!Array.isArray(keys)) return Promise.reject(new Error('keys must be a list'));
@@ -220,37 +236,49 @@ export class AntiEntropy {
       return { copied: 0, heldByPeer };
     }
 
-    const theirs = new Map<string, Version>();
-    for (const [key, wallMs, counter, node] of (await this.rpc.call(
-      to,
-      'versions',
-      { partition },
-      RPC_TIMEOUT_MS,
-    )) as VersionEntry[]) {
-      theirs.set(key, { wallMs, counter, node });
-    }
     const toSend: StoredRecord[] = [];
     const toFetch: string[] = [];
-    for (const record of this.store.scanPartition(partition)) {
-      const their = theirs.get(record.key);
-      theirs.delete(record.key);
-      if (their === undefined && this.tombstones.purgeable(record)) {
-        // Nothing there for an old delete to overwrite: the peer may go on without it.
-        heldByPeer.set(record.key, record.version);
-        continue;
+    const full = (): boolean =>
+      toSend.length >= REPAIR_RECORDS_PER_STEP_MAX || toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX;
+    // Page by page through the peer's keys; each page is held against this node's records up to
+    // the page's last key (all the rest, after the last page).
+    let after: string | undefined;
+    do {
+      const page = (await this.rpc.call(
+        to,
+        'versions',
+        { partition, after },
+        RPC_TIMEOUT_MS,
+      )) as VersionPage;
+      if (!Array.isArray(page.entries)) throw new Error('malformed versions reply');
+      const theirs = new Map<string, Version>();
+      for (const [key, wallMs, counter, node] of page.entries) {
+        theirs.set(key, { wallMs, counter, node });
       }
-      const order = their === undefined ? 1 : compareVersions(record.version, their);
-      if (order <= 0) heldByPeer.set(record.key, record.version);
-      if (order > 0 && toSend.length < REPAIR_RECORDS_PER_STEP_MAX) toSend.push(record);
-      if (order < 0 && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) toFetch.push(record.key);
-    }
-    if (direction === 'both') {
-      // Keys only the peer holds.
-      for (const key of theirs.keys()) {
-        if (toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX) break;
-        toFetch.push(key);
+      const bound = page.more ? page.entries[page.entries.length - 1]?.[0] : undefined;
+      for (const record of this.store.scanPartition(partition, after)) {
+        if (bound !== undefined && byteCompare(record.key, bound) > 0) break;
+        const their = theirs.get(record.key);
+        theirs.delete(record.key);
+        if (their === undefined && this.tombstones.purgeable(record)) {
+          // Nothing there for an old delete to overwrite: the peer may go on without it.
+          heldByPeer.set(record.key, record.version);
+          continue;
+        }
+        const order = their === undefined ? 1 : compareVersions(record.version, their);
+        if (order <= 0) heldByPeer.set(record.key, record.version);
+        if (order > 0 && toSend.length < REPAIR_RECORDS_PER_STEP_MAX) toSend.push(record);
+        if (order < 0 && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) toFetch.push(record.key);
       }
-    }
+      if (direction === 'both') {
+        // Keys only the peer holds.
+        for (const key of theirs.keys()) {
+          if (toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX) break;
+          toFetch.push(key);
+        }
+      }
+      after = bound;
+    } while (after !== undefined && !full());
 
     let copied = 0;
     await Promise.all(
@@ -297,13 +325,19 @@ export class AntiEntropy {
     return layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []);
   }
 
-  private versionsOf(partition: number): VersionEntry[] {
+  /** One page of the partition's keys and versions, after `after`; `more` when it was cut. */
+  private versionsOf(partition: number, after: string | undefined): VersionPage {
     const entries: VersionEntry[] = [];
-    for (const r of this.store.scanPartition(partition)) {
+    for (const r of this.store.scanPartition(partition, after)) {
+      if (entries.length >= this.versionsPageMax) return { entries, more: true };
       entries.push([r.key, r.version.wallMs, r.version.counter, r.version.node]);
     }
-    return entries;
+    return { entries, more: false };
   }
+}
+
+function byteCompare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function partitionParam(params: unknown): number {

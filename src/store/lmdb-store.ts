@@ -188,9 +188,14 @@ export class LmdbStore implements Store {
     return { keys, resumeAfter: undefined };
   }
 
-  *scanPartition(partition: number): Iterable<StoredRecord> {
-    const { start, end } = partitionRange(partition);
-    for (const indexKey of this.byPartition.getKeys({ start, end })) {
+  *scanPartition(partition: number, after?: string): Iterable<StoredRecord> {
+    const range = partitionRange(partition);
+    // Keys after `after` start at after + 0x00, the smallest longer key.
+    const start =
+      after === undefined
+        ? range.start
+        : partitionIndexKey(partition, Buffer.concat([encodeKey(after), Buffer.from([0])]));
+    for (const indexKey of this.byPartition.getKeys({ start, end: range.end })) {
       const record = this.get(parsePartitionIndexKey(indexKey).key);
       if (record !== undefined) yield record;
     }

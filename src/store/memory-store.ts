@@ -64,9 +64,11 @@ export class MemoryStore implements Store {
     return { keys, resumeAfter: undefined };
   }
 
-  *scanPartition(partition: number): Iterable<StoredRecord> {
+  *scanPartition(partition: number, after?: string): Iterable<StoredRecord> {
+    const from = after === undefined ? undefined : encodeKey(after);
     const inPartition = [...this.records.values()]
       .filter((r) => partitionOf(encodeKey(r.key), this.partitions) === partition)
+      .filter((r) => from === undefined || Buffer.compare(encodeKey(r.key), from) > 0)
       .sort((a, b) => Buffer.compare(encodeKey(a.key), encodeKey(b.key)));
     yield* inPartition;
   }

@@ -42,8 +42,8 @@ export interface Store {
   apply(record: StoredRecord): Promise<boolean>;
   /** Live keys in UTF-8 byte order, starting with `prefix`. */
   list(options: ListOptions): ListPage;
-  /** Every record of one partition (tombstones included), in key order. */
-  scanPartition(partition: number): Iterable<StoredRecord>;
+  /** The records of one partition (tombstones included) in key order, after `after` if given. */
+  scanPartition(partition: number, after?: string): Iterable<StoredRecord>;
   /** Removes records whose expiry is at or before nowMs, at most `max` of them; returns how many. */
   purgeExpired(nowMs: number, max: number): Promise<number>;
   /**

@@ -48,6 +48,8 @@ export class InProcessCluster {
     replicationFactor = 3,
     readonly tombstoneGraceMs = 60_000,
     readonly wallClock: () => number = Date.now,
+    /** Keys per anti-entropy versions page: small ones make every comparison span pages. */
+    readonly versionsPageMax?: number,
   ) {
     this.partitioner = new Partitioner(TEST_PARTITIONS, replicationFactor);
     for (const name of names) this.add(name);
@@ -98,6 +100,7 @@ export class InProcessCluster {
         tombstonesPurged: (n) => (events.tombstonesPurged += n),
       },
       0,
+      this.versionsPageMax,
     );
     const node: TestNode = { name, store, coordinator, antiEntropy, cluster, hints, rpc, events };
     this.nodes.set(name, node);

@@ -236,6 +236,27 @@ describe('rebalancing', () => {
     expect(dropped).toBeGreaterThanOrEqual(joined.store.liveKeyCount());
   });
 
+  it('compares partitions page by page when they hold more keys than a page', async () => {
+    // Seven keys per page: every partition of ~40 keys spans several pages.
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, Date.now, 7);
+    for (let i = 0; i < 600; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    await settle();
+    cluster.down.add('n1');
+    for (let i = 0; i < 600; i += 3) await put(cluster, 'n0', `k${i}`, `new${i}`);
+    cluster.down.delete('n1');
+    const joined = cluster.add('n5');
+    await cluster.antiEntropy(3);
+    expect(joined.store.liveKeyCount()).toBeGreaterThan(0);
+    for (let i = 0; i < 600; i++) {
+      const key = `k${i}`;
+      expect(holders(cluster, key).sort()).toEqual([...replicasOfKey(cluster, key)].sort());
+      for (const name of replicasOfKey(cluster, key)) {
+        const value = cluster.node(name).store.get(key)?.value.toString();
+        expect(value, `${key} on ${name}`).toBe(i % 3 === 0 ? `new${i}` : `v${i}`);
+      }
+    }
+  });
+
   it('keeps a partition it no longer owns while a new owner is down', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 100; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);

@@ -139,6 +139,17 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
           .filter((k) => partitionOf(Buffer.from(k), PARTITIONS) === p)
           .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
         expect(scanned).toEqual(expected);
+        // From any key on, the rest of the partition (a page boundary in anti-entropy).
+        const middle = expected[Math.floor(expected.length / 2)];
+        if (middle !== undefined) {
+          expect([...store.scanPartition(p, middle)].map((r) => r.key)).toEqual(
+            expected.slice(expected.indexOf(middle) + 1),
+          );
+          // A key that is not stored works as a bound too: `key-5` sorts before `key-50`.
+          expect([...store.scanPartition(p, 'key-5')].map((r) => r.key)).toEqual(
+            expected.filter((k) => Buffer.compare(Buffer.from(k), Buffer.from('key-5')) > 0),
+          );
+        }
       }
       await store.close();
     });
