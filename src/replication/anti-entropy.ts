@@ -19,6 +19,7 @@ import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
 import { BackgroundLoop } from './background-loop.js';
+import { PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
@@ -71,6 +72,8 @@ export class AntiEntropy {
   private cursor = 0;
   private readonly loop = new BackgroundLoop(PARTITION_STEP_MS, () => this.step());
   private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
+  /** Records pushed to a peer leave in batches, as a coordinator's writes do. */
+  private readonly applies: PeerBatcher;
 
   constructor(
     private readonly store: Store,
@@ -81,7 +84,9 @@ export class AntiEntropy {
     private readonly observer: AntiEntropyObserver,
     private readonly settleMs = LAYOUT_SETTLE_MS,
     private readonly versionsPageMax = VERSIONS_PAGE_MAX,
-  ) {}
+  ) {
+    this.applies = new PeerBatcher(rpc, 'applyBatch', RPC_TIMEOUT_MS);
+  }
 
   start(): void {
     this.loop.start();
@@ -283,7 +288,7 @@ export class AntiEntropy {
     let copied = 0;
     await Promise.all(
       toSend.map(async (record) => {
-        await this.rpc.call(to, 'apply', toWire(record), RPC_TIMEOUT_MS);
+        await this.applies.call(to, toWire(record), record.value.length);
         copied++;
       }),
     );

@@ -171,7 +171,6 @@ export class Coordinator implements KvService {
   /** The RPC methods replicas answer for coordinators. */
   handlers(): Record<string, (params: unknown) => Promise<unknown>> {
     return {
-      apply: async (params) => this.store.apply(fromWire(params as WireRecord)),
       // Batches from PeerBatcher: checked whole before any item is acted on; the writes are
       // applied in one turn, so in one commit.
       applyBatch: (params) => {

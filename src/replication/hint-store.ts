@@ -43,7 +43,8 @@ export class HintStore {
     private readonly onEvent: (event: HintEvent, count: number) => void,
     private readonly max: number,
   ) {
-    for (const { key } of hints.getRange()) this.counted(key[0], 1);
+    // Keys only: counting at start-up need not decode a single hint.
+    for (const key of hints.getKeys()) this.counted(key[0], 1);
   }
 
   static open(

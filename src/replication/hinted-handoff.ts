@@ -1,5 +1,5 @@
 // Delivers hints: on a timer, every member that has hints waiting and is alive again gets them,
-// a batch at a time, through the same `apply` a coordinator uses (last writer wins, so a hint
+// a batch at a time, through the same batched apply a coordinator uses (last writer wins, so a hint
 // that arrives after a newer write changes nothing). Hints for a member that left are dropped:
 // it handed its data off, and the write is on the replicas that answered it. Hints older than
 // the hint window are dropped when their member is back; anti-entropy repairs what they carried.
@@ -9,23 +9,27 @@
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
 import { BackgroundLoop } from './background-loop.js';
+import { PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import { toWire } from './wire-record.js';
 
 export const HINT_DELIVERY_INTERVAL_MS = 1_000;
-/** Hints sent to one member per round trip; they go out pipelined on one connection. */
+/** Hints sent to one member per round trip; they leave as one batch. */
 export const HINT_BATCH_MAX = 256;
 const DELIVERY_TIMEOUT_MS = 5_000;
 
 export class HintedHandoff {
   private readonly loop = new BackgroundLoop(HINT_DELIVERY_INTERVAL_MS, () => this.deliver());
+  private readonly applies: PeerBatcher;
 
   constructor(
     private readonly hints: HintStore,
     private readonly cluster: ClusterView,
-    private readonly rpc: PeerCaller,
+    rpc: PeerCaller,
     private readonly wallClock: () => number = Date.now,
-  ) {}
+  ) {
+    this.applies = new PeerBatcher(rpc, 'applyBatch', DELIVERY_TIMEOUT_MS);
+  }
 
   start(): void {
     this.loop.start();
@@ -57,7 +61,7 @@ export class HintedHandoff {
         const to = { addr: member.addr, port: member.gossipPort };
         const sent = await Promise.all(
           due.map((hint) =>
-            this.rpc.call(to, 'apply', toWire(hint.record), DELIVERY_TIMEOUT_MS).then(
+            this.applies.call(to, toWire(hint.record), hint.record.value.length).then(
               () => hint,
               () => undefined,
             ),

@@ -118,15 +118,16 @@ export class Partitioner {
     };
 
     // Second pass, for the rare layouts where the first could only finish by overfilling (the
-    // room left at the end sat on fewer than n members): an overfull member gives partitions to
-    // members with room, the receiver's highest-scoring partitions first.
+    // room left at the end sat on fewer than n members): an overfull member gives the partitions
+    // where it scores lowest, each to the highest-scoring member with room.
     rebalance(
       scorer,
       replicas,
       load,
+      'give',
       (count) => count > ceiling,
       (count) => count < ceiling,
-      (over, partition, to) => move(partition, over, to),
+      move,
     );
     // Third pass: a member left below the floor takes, from members above it, the partitions
     // where it scores highest, until it reaches the floor. The first pass's ceiling leaves few
@@ -135,9 +136,10 @@ export class Partitioner {
       scorer,
       replicas,
       load,
+      'take',
       (count) => count < floor,
       (count) => count > floor,
-      (under, partition, from) => move(partition, from, under),
+      move,
     );
     return replicas.map((held) => held.map((index) => members[index] ?? ''));
   }
@@ -195,18 +197,19 @@ function bestMembers(
 
 /**
  * Moves replicas until no member's count is `off`: each off member, most off first, trades with
- * `partner`-count members over the partitions where the off member scores highest (taking one it
- * lacks, or giving one it has, as `trade` does). Every trade brings the off member one closer.
+ * `partner`-count members — taking partitions it lacks, its highest-scoring first, or giving
+ * partitions it holds, its lowest-scoring first. Every trade brings the off member one closer.
  */
 function rebalance(
   scorer: RendezvousScorer,
   replicas: number[][],
   load: number[],
+  direction: 'give' | 'take',
   off: (count: number) => boolean,
   partner: (count: number) => boolean,
-  trade: (member: number, partition: number, partner: number) => void,
+  move: (partition: number, from: number, to: number) => void,
 ): void {
-  const taking = off(-Infinity);
+  const taking = direction === 'take';
   for (;;) {
     let member = -1;
     for (const [index, count] of load.entries()) {
@@ -234,7 +237,10 @@ function rebalance(
         : highestScoringOutside(scorer, partition, held, load.length, (index) =>
             partner(load[index] ?? 0),
           );
-      if (other !== undefined) trade(member, partition, other);
+      if (other !== undefined) {
+        if (taking) move(partition, other, member);
+        else move(partition, member, other);
+      }
     }
     // Cannot happen (counts sum to a fixed total, so a partner always exists), but a pass that
     // moves nothing must not loop forever.

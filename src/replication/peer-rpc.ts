@@ -22,6 +22,7 @@
 import { connect, isIPv6, type Socket } from 'node:net';
 import { Packr } from 'msgpackr';
 import type { Envelope } from '../cluster/envelope.js';
+import { writeCorked } from '../cluster/io/corked-write.js';
 import { StreamChannel, type PeerAddr } from '../cluster/io/gossip-transport.js';
 import { STREAM_FRAME_BYTES_MAX } from '../cluster/wire/limits.js';
 import { FrameDecoder, frame } from '../cluster/wire/stream-frame.js';
@@ -103,7 +104,6 @@ class PeerConnection {
   private connectTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
-  private corked = false;
   private failed = false;
 
   constructor(
@@ -159,15 +159,7 @@ class PeerConnection {
       this.socket.ref();
     }
     // Requests made in the same tick leave in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(bytes);
+    writeCorked(this.socket, bytes);
   }
 
   /** Closes the connection, rejecting whatever is still in flight with `code`. Idempotent. */

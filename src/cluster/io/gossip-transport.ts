@@ -8,6 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Envelope, DropReason } from '../envelope.js';
 import { FrameDecoder, frame } from '../wire/stream-frame.js';
+import { writeCorked } from './corked-write.js';
 import { CodecError } from '../wire/codec-error.js';
 
 export interface PeerAddr {
@@ -220,21 +221,6 @@ export class GossipTransport {
       socket.destroy();
     }
   }
-}
-
-const corked = new WeakSet<TcpSocket>();
-
-/** Writes that happen in the same tick leave in one syscall (one writev, not one write each). */
-function writeCorked(socket: TcpSocket, bytes: Uint8Array): void {
-  if (!corked.has(socket)) {
-    corked.add(socket);
-    socket.cork();
-    process.nextTick(() => {
-      corked.delete(socket);
-      socket.uncork();
-    });
-  }
-  socket.write(bytes);
 }
 
 function withChannel(channel: number, payload: Uint8Array): Uint8Array {

@@ -5,6 +5,7 @@ import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.
 import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
 import { HINT_WINDOW_MS, HintStore, type HintEvent } from '../../../src/replication/hint-store.js';
 import { HintedHandoff } from '../../../src/replication/hinted-handoff.js';
+import { batchItems } from '../../../src/replication/peer-batcher.js';
 import type { PeerCaller } from '../../../src/replication/peer-rpc.js';
 import { fromWire, type WireRecord } from '../../../src/replication/wire-record.js';
 import type { StoredRecord } from '../../../src/store/record.js';
@@ -108,12 +109,13 @@ describe('hint delivery', () => {
     const received = new Map<string, string[]>();
     const rpc: PeerCaller = {
       call: (to, method, params) => {
-        if (refusing.has(to.addr) || method !== 'apply') {
+        if (refusing.has(to.addr) || method !== 'applyBatch') {
           return Promise.reject(new Error('unreachable'));
         }
-        const got = fromWire(params as WireRecord);
-        received.set(to.addr, [...(received.get(to.addr) ?? []), got.value.toString()]);
-        return Promise.resolve(true);
+        const got = batchItems(params).map((item) => fromWire(item as WireRecord));
+        const values = got.map((record) => record.value.toString());
+        received.set(to.addr, [...(received.get(to.addr) ?? []), ...values]);
+        return Promise.resolve(got.map(() => true));
       },
     };
     return { rpc, received };
