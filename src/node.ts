@@ -28,6 +28,7 @@ import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
 import { Partitioner } from './replication/partitioner.js';
 import { ExpirySweeper } from './store/expiry-sweeper.js';
+import { backgroundErrors } from './observability/background-errors.js';
 import { HybridLogicalClock } from './store/hlc.js';
 import { LmdbStore } from './store/lmdb-store.js';
 
@@ -105,7 +106,8 @@ export class ShoalNode {
     membership.serveChannel(StreamChannel.replication, (from, payload) =>
       rpcServer.handleFrame(from, payload),
     );
-    const sweeper = new ExpirySweeper(store, (err) => logger.error({ err }, 'expiry sweep failed'));
+    const failed = backgroundErrors(metrics.registry, logger);
+    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'));
 
     // Routes are built before the node object exists; readiness asks the node once it does.
     const started: { node?: ShoalNode } = {};
@@ -153,8 +155,8 @@ export class ShoalNode {
       throw err;
     }
     sweeper.start();
-    antiEntropy.start();
-    handoff.start();
+    antiEntropy.start(failed('anti-entropy'));
+    handoff.start(failed('hint-delivery'));
     logger.info(
       {
         httpPort: node.httpPort,

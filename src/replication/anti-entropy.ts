@@ -70,7 +70,7 @@ interface Exchange {
 export class AntiEntropy {
   /** The partition to visit next, or the first one after it that this node holds. */
   private cursor = 0;
-  private readonly loop = new BackgroundLoop(PARTITION_STEP_MS, () => this.step());
+  private loop: BackgroundLoop | undefined;
   private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
   /** Records pushed to a peer leave in batches, as a coordinator's writes do. */
   private readonly applies: PeerBatcher;
@@ -88,12 +88,14 @@ export class AntiEntropy {
     this.applies = new PeerBatcher(rpc, 'applyBatch', RPC_TIMEOUT_MS);
   }
 
-  start(): void {
+  /** Visits a partition every PARTITION_STEP_MS; a visit that fails goes to `onError`. */
+  start(onError: (err: unknown) => void): void {
+    this.loop ??= new BackgroundLoop(PARTITION_STEP_MS, () => this.step(), onError);
     this.loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    await this.loop?.stop();
   }
 
   /** The RPC methods a replica answers for its peers' comparisons. */
@@ -131,7 +133,7 @@ export class AntiEntropy {
     );
     let pushed = 0;
     try {
-      for (const { partition } of this.store.partitionSummaries()) {
+      for (const partition of this.store.heldPartitions()) {
         for (const owner of this.owners(layout, partition, members)) {
           if (owner.state !== 'alive') continue;
           for (;;) {
@@ -156,10 +158,7 @@ export class AntiEntropy {
     const settled = this.settled(layout);
     const mine = layout.partitionsOf(this.cluster.selfName);
     const owned = new Set(mine);
-    const formerlyMine = this.store
-      .partitionSummaries()
-      .map((summary) => summary.partition)
-      .filter((partition) => !owned.has(partition));
+    const formerlyMine = this.store.heldPartitions().filter((partition) => !owned.has(partition));
     const visits = [...mine, ...formerlyMine].sort((a, b) => a - b);
     if (visits.length === 0) return 0;
     // Walk by partition number, not by position: the list shrinks as partitions are dropped and

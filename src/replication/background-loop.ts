@@ -1,7 +1,7 @@
 // A task run over and over in the background: the next run starts a fixed delay after the last
 // one ended (never two at once, however long one takes), and `stop` waits for the run in flight,
-// so a draining node closes the store only after the task let go of it. Errors are the task's to
-// report; the loop goes on.
+// so a draining node closes the store only after the task let go of it. A run that fails is
+// reported to `onError`, and the loop goes on.
 
 export class BackgroundLoop {
   private timer: NodeJS.Timeout | undefined;
@@ -10,6 +10,7 @@ export class BackgroundLoop {
   constructor(
     private readonly intervalMs: number,
     private readonly task: () => Promise<unknown>,
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   start(): void {
@@ -26,7 +27,13 @@ export class BackgroundLoop {
     this.timer = setTimeout(() => {
       this.running = this.task()
         .then(() => undefined)
-        .catch(() => undefined)
+        .catch((err: unknown) => {
+          try {
+            this.onError(err);
+          } catch {
+            // A failing reporter must not stop the loop.
+          }
+        })
         .finally(() => {
           if (this.timer !== undefined) this.schedule();
         });

@@ -19,7 +19,8 @@ export const HINT_BATCH_MAX = 256;
 const DELIVERY_TIMEOUT_MS = 5_000;
 
 export class HintedHandoff {
-  private readonly loop = new BackgroundLoop(HINT_DELIVERY_INTERVAL_MS, () => this.deliver());
+  private loop: BackgroundLoop | undefined;
+  private onError: ((err: unknown) => void) | undefined;
   private readonly applies: PeerBatcher;
 
   constructor(
@@ -31,12 +32,18 @@ export class HintedHandoff {
     this.applies = new PeerBatcher(rpc, 'applyBatch', DELIVERY_TIMEOUT_MS);
   }
 
-  start(): void {
+  /**
+   * Delivers every HINT_DELIVERY_INTERVAL_MS. A round that fails, or a member that is alive yet
+   * does not take its hints, goes to `onError`.
+   */
+  start(onError: (err: unknown) => void): void {
+    this.onError = onError;
+    this.loop ??= new BackgroundLoop(HINT_DELIVERY_INTERVAL_MS, () => this.deliver(), onError);
     this.loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    await this.loop?.stop();
   }
 
   /** One delivery round to every member that can take its hints now; returns hints delivered. */
@@ -59,11 +66,15 @@ export class HintedHandoff {
         const due = batch.filter((h) => !expired.includes(h));
         if (due.length === 0 || gone) continue;
         const to = { addr: member.addr, port: member.gossipPort };
+        let failure: unknown;
         const sent = await Promise.all(
           due.map((hint) =>
             this.applies.call(to, toWire(hint.record), hint.record.value.length).then(
               () => hint,
-              () => undefined,
+              (err: unknown) => {
+                failure ??= err;
+                return undefined;
+              },
             ),
           ),
         );
@@ -71,7 +82,10 @@ export class HintedHandoff {
         await this.hints.remove(ok, 'delivered');
         delivered += ok.length;
         // The member stopped answering: try again next round rather than spin on it.
-        if (ok.length < due.length) break;
+        if (failure !== undefined) {
+          this.onError?.(failure);
+          break;
+        }
       }
     }
     return delivered;

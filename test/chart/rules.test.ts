@@ -26,7 +26,7 @@ describe('PrometheusRule', () => {
     rulesFile = stringify(rule['spec']);
   });
 
-  it('holds the four shoal alerts, selecting the release job', () => {
+  it('holds the five shoal alerts, selecting the release job', () => {
     const rules = rule['spec'].groups[0].rules as Rule[];
     expect(rules.map((r) => [r.alert, r.expr, r.for])).toEqual([
       ['ShoalNodeDown', 'up{job="shoal"} == 0', '2m'],
@@ -41,6 +41,11 @@ describe('PrometheusRule', () => {
         '2m',
       ],
       ['ShoalHintsPilingUp', 'shoal_hints_pending{job="shoal"} > 1000', '15m'],
+      [
+        'ShoalBackgroundTaskFailing',
+        'sum by (namespace, job, instance, pod, task) (rate(shoal_background_errors_total{job="shoal"}[10m])) > 0',
+        '30m',
+      ],
     ]);
     for (const r of rules) expect(['critical', 'warning']).toContain(r.labels?.['severity']);
   });
@@ -48,7 +53,7 @@ describe('PrometheusRule', () => {
   it('passes promtool check rules', async () => {
     const result = await runPromtool(['check', 'rules', 'rules.yaml'], { 'rules.yaml': rulesFile });
     expect(result.code, result.output).toBe(0);
-    expect(result.output).toMatch(/SUCCESS: 4 rules found/);
+    expect(result.output).toMatch(/SUCCESS: 5 rules found/);
   });
 
   it('passes promtool check rules with extra rules and another job name', async () => {
@@ -60,7 +65,7 @@ describe('PrometheusRule', () => {
       'rules.yaml': stringify(spec),
     });
     expect(result.code, result.output).toBe(0);
-    expect(result.output).toMatch(/SUCCESS: 5 rules found/);
+    expect(result.output).toMatch(/SUCCESS: 6 rules found/);
   });
 
   it('fires each alert when it should and not otherwise (promtool test rules)', async () => {
@@ -197,6 +202,49 @@ describe('PrometheusRule', () => {
                     description:
                       'Writes for an unreachable replica have been queuing as hints for 15 ' +
                       'minutes; the replica is down or cut off from this node.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          interval: '1m',
+          input_series: [
+            // shoal-0's anti-entropy fails 30 times a minute throughout; shoal-1's failed for
+            // 3 minutes (a peer restarting) and then no more.
+            {
+              series: `shoal_background_errors_total{${pod(0)}, task="anti-entropy"}`,
+              values: '0+30x60',
+            },
+            {
+              series: `shoal_background_errors_total{${pod(1)}, task="anti-entropy"}`,
+              values: '0+30x3 90x57',
+            },
+            {
+              series: `shoal_background_errors_total{${pod(0)}, task="hint-delivery"}`,
+              values: '0x60',
+            },
+          ],
+          alert_rule_test: [
+            { eval_time: '25m', alertname: 'ShoalBackgroundTaskFailing', exp_alerts: [] },
+            {
+              eval_time: '45m',
+              alertname: 'ShoalBackgroundTaskFailing',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'warning',
+                    job: 'shoal',
+                    instance: '10.244.1.0:8080',
+                    pod: 'shoal-0',
+                    task: 'anti-entropy',
+                  },
+                  exp_annotations: {
+                    summary: 'shoal node 10.244.1.0:8080: anti-entropy keeps failing',
+                    description:
+                      'Runs of anti-entropy have failed for 30 minutes (0.50/s). Replicas may ' +
+                      "not be converging; the node's log names the error once a minute.",
                   },
                 },
               ],

@@ -160,4 +160,22 @@ describe('hint delivery', () => {
     expect(await handoff.deliver()).toBe(1);
     expect(hints.pending).toBe(1);
   });
+
+  it('reports a member that is alive yet does not take its hints, once per round', async () => {
+    const hints = openHints();
+    for (let i = 0; i < 3; i++) await hints.add('n1', record(`k${i}`, 1), Date.now());
+    const refusing = new Set(['n1']);
+    const { rpc } = peers(refusing);
+    const handoff = new HintedHandoff(hints, cluster({ n0: 'alive', n1: 'alive' }), rpc);
+    const failures: unknown[] = [];
+    handoff.start((err) => failures.push(err));
+    await handoff.stop();
+    expect(await handoff.deliver()).toBe(0);
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toContain('unreachable');
+    expect(hints.pending).toBe(3);
+    refusing.delete('n1');
+    expect(await handoff.deliver()).toBe(3);
+    expect(failures).toHaveLength(1);
+  });
 });
