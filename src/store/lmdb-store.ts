@@ -260,6 +260,10 @@ export class LmdbStore implements Store {
     return this.digests.nonEmpty();
   }
 
+  heldPartitions(): number[] {
+    return this.digests.held();
+  }
+
   liveKeyCount(): number {
     return this.liveKeys;
   }

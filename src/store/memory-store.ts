@@ -106,6 +106,10 @@ export class MemoryStore implements Store {
     return this.digests.nonEmpty();
   }
 
+  heldPartitions(): number[] {
+    return this.digests.held();
+  }
+
   liveKeyCount(): number {
     let live = 0;
     for (const record of this.records.values()) if (!record.tombstone) live++;

@@ -106,6 +106,15 @@ export class PartitionDigests {
     return out;
   }
 
+  /** The partitions holding at least one record, in partition order. */
+  held(): number[] {
+    const out: number[] = [];
+    for (let partition = 0; partition < this.partitions; partition++) {
+      if (this.count(partition) > 0) out.push(partition);
+    }
+    return out;
+  }
+
   private count(partition: number): number {
     return this.counts[partition] ?? 0;
   }

@@ -55,6 +55,8 @@ export interface Store {
   partitionSummary(partition: number): PartitionSummary;
   /** Summaries of the partitions holding at least one record, in partition order. */
   partitionSummaries(): PartitionSummary[];
+  /** The partitions holding at least one record, in order (no digests: cheap to ask often). */
+  heldPartitions(): number[];
   /** Number of keys that are not tombstones (expired keys count until they are purged). */
   liveKeyCount(): number;
   readonly isOpen: boolean;

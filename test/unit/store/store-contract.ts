@@ -176,6 +176,9 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       expect(store.get('b')?.version.wallMs).toBe(2);
       expect(store.liveKeyCount()).toBe(1);
       expect(store.partitionSummaries()).toEqual(twin.partitionSummaries());
+      expect(store.heldPartitions()).toEqual(
+        twin.partitionSummaries().map((summary) => summary.partition),
+      );
       expect(
         [...store.scanPartition(partitionOf(Buffer.from('a'), PARTITIONS))].map((r) => r.key),
       ).not.toContain('a');
@@ -202,6 +205,7 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
     it('has no partition summaries while empty', async () => {
       const store = await openStore();
       expect(store.partitionSummaries()).toEqual([]);
+      expect(store.heldPartitions()).toEqual([]);
       expect(store.partitionSummary(3)).toEqual({
         partition: 3,
         keys: 0,
