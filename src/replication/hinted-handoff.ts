@@ -3,8 +3,9 @@
 // that arrives after a newer write changes nothing). Hints for a member that left are dropped:
 // it handed its data off, and the write is on the replicas that answered it. Hints older than
 // the hint window are dropped when their member is back; anti-entropy repairs what they carried.
-// Hints for a member this node does not know are kept: right after a restart the member list is
-// still filling in.
+// Hints for a member this node does not know are kept for the hint window: right after a restart
+// the member list is still filling in. Past it, the member was removed for good (DELETE
+// /v1/cluster/members/NAME) and its hints go.
 
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
@@ -52,10 +53,8 @@ export class HintedHandoff {
     const members = new Map(this.cluster.members().map((m) => [m.name, m]));
     for (const target of this.hints.targets()) {
       const member = members.get(target);
-      // A member this node does not know (yet: it may have just started) keeps its hints.
-      if (member === undefined) continue;
-      const gone = member.state === 'left';
-      if (!gone && member.state !== 'alive') continue;
+      const gone = member?.state === 'left';
+      if (member !== undefined && !gone && member.state !== 'alive') continue;
       while (this.wallClock() < deadlineMs) {
         const batch = this.hints.batch(target, HINT_BATCH_MAX);
         if (batch.length === 0) break;
@@ -63,6 +62,11 @@ export class HintedHandoff {
           (h) => gone || this.wallClock() - h.storedAtMs > HINT_WINDOW_MS,
         );
         if (expired.length > 0) await this.hints.remove(expired, 'dropped');
+        // Unknown: nowhere to deliver; only the hints past the window go.
+        if (member === undefined) {
+          if (expired.length < batch.length) break;
+          continue;
+        }
         const due = batch.filter((h) => !expired.includes(h));
         if (due.length === 0 || gone) continue;
         const to = { addr: member.addr, port: member.gossipPort };

@@ -137,7 +137,7 @@ describe('hint delivery', () => {
     );
   });
 
-  it('keeps what a member did not take, and drops hints for members that left or expired, keeps those for members it does not know', async () => {
+  it('keeps what a member did not take, and drops hints for members that left or expired, and those for members it does not know once past the window', async () => {
     const events: HintEvent[] = [];
     const hints = openHints(undefined, events);
     const now = 10 * HINT_WINDOW_MS;
@@ -145,6 +145,10 @@ describe('hint delivery', () => {
     await hints.add('n2', record('b', 1), now);
     await hints.add('n3', record('c', 1), now - HINT_WINDOW_MS - 1);
     await hints.add('n9', record('d', 1), now); // not (yet) in this node's member list
+    // Removed from the member list (DELETE /v1/cluster/members) longer ago than the window.
+    for (let i = 0; i < 300; i++) {
+      await hints.add('n8', record(`e${i}`, 1), now - HINT_WINDOW_MS - 1);
+    }
     const refusing = new Set(['n1']);
     const { rpc } = peers(refusing);
     const handoff = new HintedHandoff(
@@ -155,7 +159,7 @@ describe('hint delivery', () => {
     );
     expect(await handoff.deliver()).toBe(0);
     expect(hints.targets().sort()).toEqual(['n1', 'n9']);
-    expect(events.filter((e) => e === 'dropped')).toHaveLength(2);
+    expect(events.filter((e) => e === 'dropped')).toHaveLength(2 + 300);
     refusing.delete('n1');
     expect(await handoff.deliver()).toBe(1);
     expect(hints.pending).toBe(1);
