@@ -2,6 +2,10 @@
 // but copying the bytes out and decoding them costs a few microseconds — most of a GET's time
 // in the store. Hot keys skip that. Eviction is first-in first-out by bytes held: cheap on the
 // read path (a hit does not reorder) and good enough for skewed key popularity.
+//
+// The insertion order lives in an array with a moving head, not in the Map's own order: taking
+// the oldest entry from a Map means iterating it from the start, past every slot a delete left
+// behind, and with keys rewritten all the time that walk was a third of a store write's CPU time.
 
 import type { StoredRecord } from './record.js';
 
@@ -12,37 +16,66 @@ export const RECORD_CACHE_VALUE_BYTES_MAX = 64 * 1024;
 /** Rough per-entry overhead (key, object, map slot) counted against the byte budget. */
 const ENTRY_OVERHEAD_BYTES = 128;
 
+/** One caching of a record: a new one each time, so an order slot names exactly one caching. */
+interface Entry {
+  record: StoredRecord;
+  bytes: number;
+}
+
 export class RecordCache {
-  private readonly entries = new Map<string, StoredRecord>();
+  private readonly entries = new Map<string, Entry>();
+  /**
+   * Entries in the order they were cached, oldest at `head`. An entry replaced or deleted since
+   * stays here until eviction or compaction passes it (it is no longer the map's entry for its
+   * key); compaction keeps the array within about twice the entries.
+   */
+  private order: Entry[] = [];
+  private head = 0;
   private bytes = 0;
 
   constructor(private readonly bytesMax = RECORD_CACHE_BYTES_MAX) {}
 
   get(key: string): StoredRecord | undefined {
-    return this.entries.get(key);
+    return this.entries.get(key)?.record;
   }
 
   set(record: StoredRecord): void {
     this.delete(record.key);
     if (record.value.length > RECORD_CACHE_VALUE_BYTES_MAX) return;
-    this.entries.set(record.key, record);
-    this.bytes += sizeOf(record);
-    for (const [key, oldest] of this.entries) {
-      if (this.bytes <= this.bytesMax) break;
-      this.entries.delete(key);
-      this.bytes -= sizeOf(oldest);
+    const entry = { record, bytes: sizeOf(record) };
+    this.entries.set(record.key, entry);
+    this.order.push(entry);
+    this.bytes += entry.bytes;
+    while (this.bytes > this.bytesMax && this.head < this.order.length) {
+      const oldest = this.order[this.head++] as Entry;
+      if (this.entries.get(oldest.record.key) === oldest) {
+        this.entries.delete(oldest.record.key);
+        this.bytes -= oldest.bytes;
+      }
     }
+    if (this.order.length - this.head > 2 * this.entries.size + 64) this.compact();
   }
 
   delete(key: string): void {
     const found = this.entries.get(key);
     if (found === undefined) return;
     this.entries.delete(key);
-    this.bytes -= sizeOf(found);
+    this.bytes -= found.bytes;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Drops the entries no longer cached from the order array, keeping the rest in order. */
+  private compact(): void {
+    const live: Entry[] = [];
+    for (let i = this.head; i < this.order.length; i++) {
+      const entry = this.order[i] as Entry;
+      if (this.entries.get(entry.record.key) === entry) live.push(entry);
+    }
+    this.order = live;
+    this.head = 0;
   }
 }
 
