@@ -72,6 +72,8 @@ export class AntiEntropy {
   private cursor = 0;
   private loop: BackgroundLoop | undefined;
   private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
+  /** When each partition was last looked over for tombstones to purge (all of it, to the end). */
+  private readonly purgeScannedAtMs = new Map<number, number>();
   /** Records pushed to a peer leave in batches, as a coordinator's writes do. */
   private readonly applies: PeerBatcher;
 
@@ -196,6 +198,14 @@ export class AntiEntropy {
     if (everyoneInSync) await this.purgeTombstones(partition);
   }
 
+  /** Has the partition not been looked over for tombstones within the policy's interval? */
+  private purgeScanDue(partition: number): boolean {
+    const last = this.purgeScannedAtMs.get(partition);
+    return (
+      last === undefined || this.tombstones.nowMs() - last >= this.tombstones.purgeScanIntervalMs
+    );
+  }
+
   /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
   private async handOver(partition: number, owners: MemberView[]): Promise<void> {
     if (owners.length === 0 || owners.some((owner) => owner.state !== 'alive')) return;
@@ -307,13 +317,20 @@ export class AntiEntropy {
     return { copied, heldByPeer };
   }
 
-  /** Removes the partition's tombstones past the grace period (every replica is in sync). */
+  /**
+   * Removes the partition's tombstones past the grace period (every replica is in sync), looking
+   * the partition over at most once per the policy's scan interval.
+   */
   private async purgeTombstones(partition: number): Promise<void> {
+    if (!this.purgeScanDue(partition)) return;
+    const scannedAtMs = this.tombstones.nowMs();
     const due: StoredRecord[] = [];
     for (const record of this.store.scanPartition(partition)) {
       if (this.tombstones.purgeable(record)) due.push(record);
       if (due.length >= PURGE_RECORDS_PER_STEP_MAX) break;
     }
+    // A full batch may have left more behind: the next visit looks again.
+    if (due.length < PURGE_RECORDS_PER_STEP_MAX) this.purgeScannedAtMs.set(partition, scannedAtMs);
     if (due.length === 0) return;
     const purged = await this.store.removeExact(due);
     if (purged > 0) this.observer.tombstonesPurged(purged);

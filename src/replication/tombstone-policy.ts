@@ -6,11 +6,27 @@
 
 import type { StoredRecord } from '../store/record.js';
 
+/** The longest time between two looks over a partition for tombstones to purge. */
+export const PURGE_SCAN_INTERVAL_MS_MAX = 60 * 60 * 1000;
+
 export class TombstonePolicy {
   constructor(
     readonly graceMs: number,
     private readonly wallClock: () => number = Date.now,
   ) {}
+
+  /**
+   * How often a partition's records are looked over for tombstones to purge: a quarter of the
+   * grace period, at most hourly. Finding a tombstone that late does no harm (it is kept for the
+   * grace period anyway), and a partition of many keys is not read through on every visit.
+   */
+  get purgeScanIntervalMs(): number {
+    return Math.min(PURGE_SCAN_INTERVAL_MS_MAX, this.graceMs / 4);
+  }
+
+  nowMs(): number {
+    return this.wallClock();
+  }
 
   /** A tombstone older than the grace period. */
   purgeable(record: StoredRecord): boolean {

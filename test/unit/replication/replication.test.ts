@@ -196,6 +196,28 @@ describe('tombstones', () => {
     expect(await read(cluster, via, key, 'all')).toBeUndefined();
   });
 
+  it('looks a partition over for tombstones once per quarter of the grace period, not on every visit', async () => {
+    let now = 1_000_000;
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, () => now);
+    const key = 'gone-later';
+    const via = outsider(cluster, key);
+    await put(cluster, via, key, 'v');
+    await cluster.node(via).coordinator.delete(key, 'quorum');
+    await settle();
+    // Just inside the grace period: looked over, nothing to purge yet.
+    now += 59_000;
+    await cluster.antiEntropy(1);
+    expect(holders(cluster, key).length).toBe(3);
+    // Past the grace period, but within 15 s (60 s / 4) of that look: kept for now.
+    now += 10_000;
+    await cluster.antiEntropy(1);
+    expect(holders(cluster, key).length).toBe(3);
+    // The next look purges it.
+    now += 6_000;
+    await cluster.antiEntropy(1);
+    expect(holders(cluster, key)).toEqual([]);
+  });
+
   it('still overwrites an old value a replica kept through the whole grace period', async () => {
     let now = 1_000_000;
     const cluster = new InProcessCluster(NAMES, 3, 60_000, () => now);
