@@ -198,14 +198,6 @@ export class AntiEntropy {
     if (everyoneInSync) await this.purgeTombstones(partition);
   }
 
-  /** Has the partition not been looked over for tombstones within the policy's interval? */
-  private purgeScanDue(partition: number): boolean {
-    const last = this.purgeScannedAtMs.get(partition);
-    return (
-      last === undefined || this.tombstones.nowMs() - last >= this.tombstones.purgeScanIntervalMs
-    );
-  }
-
   /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
   private async handOver(partition: number, owners: MemberView[]): Promise<void> {
     if (owners.length === 0 || owners.some((owner) => owner.state !== 'alive')) return;
@@ -334,6 +326,14 @@ export class AntiEntropy {
     if (due.length === 0) return;
     const purged = await this.store.removeExact(due);
     if (purged > 0) this.observer.tombstonesPurged(purged);
+  }
+
+  /** Has the partition not been looked over for tombstones within the policy's interval? */
+  private purgeScanDue(partition: number): boolean {
+    const last = this.purgeScannedAtMs.get(partition);
+    return (
+      last === undefined || this.tombstones.nowMs() - last >= this.tombstones.purgeScanIntervalMs
+    );
   }
 
   /** The partition's replicas in a layout, as members (left ones cannot appear). */

@@ -99,11 +99,7 @@ export class PartitionDigests {
 
   /** Summaries of the partitions holding at least one record, in partition order. */
   nonEmpty(): PartitionSummary[] {
-    const out: PartitionSummary[] = [];
-    for (let partition = 0; partition < this.partitions; partition++) {
-      if (this.count(partition) > 0) out.push(this.summary(partition));
-    }
-    return out;
+    return this.held().map((partition) => this.summary(partition));
   }
 
   /** The partitions holding at least one record, in partition order. */
