@@ -22,6 +22,7 @@ import {
 import { AntiEntropy } from './replication/anti-entropy.js';
 import { HintStore } from './replication/hint-store.js';
 import { HintedHandoff } from './replication/hinted-handoff.js';
+import { SettingsAgreement } from './replication/settings-agreement.js';
 import { TombstonePolicy } from './replication/tombstone-policy.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
@@ -80,6 +81,24 @@ export class ShoalNode {
       throw err;
     }
     observeMembership(membership, logger, metrics.registry);
+    const ours = { partitions: config.partitions, replicationFactor: config.replicationFactor };
+    const agreement = new SettingsAgreement(config.nodeName, ours, (member, theirs, difference) => {
+      const fields = { member: member.name, theirs, ours };
+      if (difference === 'partitions') {
+        logger.error(
+          fields,
+          'member has another partition count: give every node the same SHOAL_PARTITIONS',
+        );
+      } else {
+        logger.warn(
+          fields,
+          'member has another replication factor (expected only while it is being changed)',
+        );
+      }
+    });
+    const reviewSettings = (): void => agreement.review(membership.members());
+    membership.on('member', reviewSettings);
+    reviewSettings();
     const partitioner = new Partitioner(config.partitions, config.replicationFactor);
     const rpc = new PeerRpcClient(membership.peerEnvelope);
     const tombstones = new TombstonePolicy(config.tombstoneGraceMs);
@@ -111,7 +130,12 @@ export class ShoalNode {
 
     // Routes are built before the node object exists; readiness asks the node once it does.
     const started: { node?: ShoalNode } = {};
-    const readiness = { notReadyReasons: () => started.node?.notReadyReasons() ?? ['starting'] };
+    const readiness = {
+      notReadyReasons: () => [
+        ...(started.node?.notReadyReasons() ?? ['starting']),
+        ...(agreement.outvoted ? ['settings_differ'] : []),
+      ],
+    };
     const app = createApp(
       [
         { prefix: '/v1/kv', add: (router) => kvRoutes(router, kv, config) },

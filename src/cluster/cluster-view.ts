@@ -9,6 +9,14 @@ export interface MemberView {
   httpPort: number;
   state: MemberStateName;
   incarnation: number;
+  /** The placement settings the member announces; absent when it does not say. */
+  settings?: PlacementSettings;
+}
+
+/** What every member must share to place keys alike: each computes the layout on its own. */
+export interface PlacementSettings {
+  partitions: number;
+  replicationFactor: number;
 }
 
 export type ForceRemoveOutcome = 'removed' | 'alive' | 'unknown';

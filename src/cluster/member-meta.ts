@@ -1,21 +1,44 @@
 // Member metadata gossiped in alive messages: what peers and clients need to reach a member
-// beyond its gossip address. A version byte first, so fields can be added later.
+// beyond its gossip address, and the settings every member must share to place keys alike
+// (partition count, replication factor). A version byte first, so fields can be added later.
+//
+//   format 1: u8 1, u16 httpPort
+//   format 2: u8 2, u16 httpPort, u32 partitions, u16 replicationFactor
 
-const META_FORMAT = 1;
+const META_FORMAT_HTTP_ONLY = 1;
+const META_FORMAT = 2;
+const META_BYTES = 9;
 
 export interface MemberMeta {
   httpPort: number;
+  /** 0 when the member does not say (an older format). */
+  partitions: number;
+  /** 0 when the member does not say (an older format). */
+  replicationFactor: number;
 }
 
 export function encodeMeta(meta: MemberMeta): Uint8Array {
-  const out = Buffer.alloc(3);
+  const out = Buffer.alloc(META_BYTES);
   out[0] = META_FORMAT;
   out.writeUInt16BE(meta.httpPort, 1);
+  out.writeUInt32BE(meta.partitions, 3);
+  out.writeUInt16BE(meta.replicationFactor, 7);
   return out;
 }
 
-/** Unknown or short metadata decodes as httpPort 0 (unknown) rather than failing the member. */
+/** Unknown or short metadata decodes as zeros (unknown) rather than failing the member. */
 export function decodeMeta(bytes: Uint8Array): MemberMeta {
-  if (bytes.length < 3 || bytes[0] !== META_FORMAT) return { httpPort: 0 };
-  return { httpPort: ((bytes[1] ?? 0) << 8) | (bytes[2] ?? 0) };
+  const unknown = { httpPort: 0, partitions: 0, replicationFactor: 0 };
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length >= 3 && buf[0] === META_FORMAT_HTTP_ONLY) {
+    return { ...unknown, httpPort: buf.readUInt16BE(1) };
+  }
+  if (buf.length >= META_BYTES && buf[0] === META_FORMAT) {
+    return {
+      httpPort: buf.readUInt16BE(1),
+      partitions: buf.readUInt32BE(3),
+      replicationFactor: buf.readUInt16BE(7),
+    };
+  }
+  return unknown;
 }

@@ -73,7 +73,11 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
         name: config.nodeName,
         addr: config.advertiseAddr,
         port: config.gossipPort,
-        meta: encodeMeta({ httpPort }),
+        meta: encodeMeta({
+          httpPort,
+          partitions: config.partitions,
+          replicationFactor: config.replicationFactor,
+        }),
       },
       incarnation: nextIncarnation(config.dataDir, Date.now()),
       random: new SeededRandom(randomBytes(4).readUInt32BE(0)),
@@ -125,14 +129,20 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
   }
 
   members(): MemberView[] {
-    return this.core.members().map((m) => ({
-      name: m.name,
-      addr: m.addr,
-      gossipPort: m.port,
-      httpPort: decodeMeta(m.meta).httpPort,
-      state: m.state,
-      incarnation: m.incarnation,
-    }));
+    return this.core.members().map((m) => {
+      const meta = decodeMeta(m.meta);
+      return {
+        name: m.name,
+        addr: m.addr,
+        gossipPort: m.port,
+        httpPort: meta.httpPort,
+        state: m.state,
+        incarnation: m.incarnation,
+        ...(meta.partitions > 0 && meta.replicationFactor > 0
+          ? { settings: { partitions: meta.partitions, replicationFactor: meta.replicationFactor } }
+          : {}),
+      };
+    });
   }
 
   forceRemove(name: string): ForceRemoveOutcome {

@@ -61,6 +61,11 @@ export interface StartShoalOptions {
   /** SHOAL_NODE_NAME; default a unique name. */
   nodeName?: string;
   readyTimeoutMs?: number;
+  /**
+   * What to wait for before returning: 'ready' (GET /readyz answers 200, the default) or 'live'
+   * (GET /healthz answers 200), for a node expected to report itself not ready.
+   */
+  waitFor?: 'ready' | 'live';
 }
 
 export interface ShoalProcess {
@@ -199,9 +204,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string):
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function isReady(url: string): Promise<boolean> {
+async function isReady(url: string, probe: 'readyz' | 'healthz' = 'readyz'): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/readyz`, {
+    const response = await fetch(`${url}/${probe}`, {
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
     await response.arrayBuffer();
@@ -295,7 +300,7 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
       );
       throw output().includes('EADDRINUSE') ? new PortTakenError(message) : new Error(message);
     }
-    if (await isReady(url)) {
+    if (await isReady(url, options.waitFor === 'live' ? 'healthz' : 'readyz')) {
       // The port was free when picked; make sure the node answering is this one.
       const self = await selfName(url);
       if (self === undefined || self === nodeName) break;
@@ -304,7 +309,8 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(describeFailure('did not answer GET /readyz with 200 in time'));
+      const probe = options.waitFor === 'live' ? 'healthz' : 'readyz';
+      throw new Error(describeFailure(`did not answer GET /${probe} with 200 in time`));
     }
     await sleep(READY_POLL_MS);
   }

@@ -1,0 +1,110 @@
+// A member started with other placement settings, between real processes: three nodes, two with
+// 256 partitions and one with 16 (a misconfiguration an operator can make by hand).
+// - The odd one out reports not ready (clients are not sent to it); the two that agree stay
+//   ready. Each side logs an error naming the members whose partition count differs.
+// - Anti-entropy on the nodes with 256 partitions asks the odd one about partitions it does not
+//   have; every such visit fails, and the failures are counted in shoal_background_errors_total
+//   and logged without flooding the log, while the nodes go on serving.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+
+const HTTP_PORT = 18_080;
+const GOSSIP_PORT = 17_946;
+const ips = ['127.0.0.86', '127.0.0.87', '127.0.0.88'];
+const partitions = [256, 256, 16];
+const nodes: ShoalProcess[] = [];
+
+async function antiEntropyFailures(n: ShoalProcess): Promise<number> {
+  const text = await (await fetch(`${n.url}/metrics`)).text();
+  const series = 'shoal_background_errors_total{task="anti-entropy"}';
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
+function logLines(n: ShoalProcess, msg: string): Record<string, unknown>[] {
+  return n
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function start(i: number): Promise<ShoalProcess> {
+  return startShoal({
+    host: ips[i],
+    httpPort: HTTP_PORT,
+    gossipPort: GOSSIP_PORT,
+    nodeName: `mc-${i}`,
+    dataDir: makeTempDir('shoal-mc-'),
+    readyTimeoutMs: 30_000,
+    // The odd one out may see the others before it is ready, and then never is.
+    waitFor: partitions[i] === partitions[0] ? 'ready' : 'live',
+    env: {
+      SHOAL_JOIN: ips.map((peer) => `${peer}:${GOSSIP_PORT}`).join(','),
+      SHOAL_PARTITIONS: String(partitions[i]),
+      SHOAL_LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+beforeAll(async () => {
+  nodes.push(...(await Promise.all(ips.map((_, i) => start(i)))));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+});
+
+describe('a member with other placement settings', () => {
+  it('is the one that stops being ready, and both sides log whom they disagree with', async () => {
+    const [wide, wideToo, odd] = nodes as [ShoalProcess, ShoalProcess, ShoalProcess];
+    await until('the odd member not ready', async () => {
+      const res = await fetch(`${odd.url}/readyz`);
+      const body = (await res.json()) as { reasons?: string[] };
+      return res.status === 503 && (body.reasons ?? []).includes('settings_differ');
+    });
+    for (const n of [wide, wideToo]) expect((await fetch(`${n.url}/readyz`)).status).toBe(200);
+
+    const message = 'member has another partition count';
+    await until('the errors logged', async () =>
+      Promise.resolve(logLines(odd, message).length === 2 && logLines(wide, message).length === 1),
+    );
+    expect(logLines(odd, message).map((line) => line.member)).toEqual(
+      expect.arrayContaining(['mc-0', 'mc-1']),
+    );
+    expect(logLines(wide, message)[0]).toMatchObject({
+      level: 50,
+      member: 'mc-2',
+      theirs: { partitions: 16, replicationFactor: 3 },
+      ours: { partitions: 256, replicationFactor: 3 },
+    });
+  });
+
+  it('counts and logs the anti-entropy visits it refuses, and the others keep serving', async () => {
+    const [wide, wideToo] = nodes as [ShoalProcess, ShoalProcess];
+    // A node with nothing failing reports the series at zero from the start.
+    expect(await antiEntropyFailures(wideToo)).toBeGreaterThanOrEqual(0);
+
+    await until(
+      '20 failed anti-entropy visits',
+      async () => (await antiEntropyFailures(wide)) >= 20,
+    );
+    const lines = logLines(wide, 'anti-entropy failed');
+    // The first failure is logged at once; the rest within the minute are only counted.
+    expect(lines).toHaveLength(1);
+    expect(JSON.stringify(lines[0])).toContain('is not in 0..15');
+
+    const put = await fetch(`${wide.url}/v1/kv/still-serving`, { method: 'PUT', body: 'yes' });
+    expect(put.status).toBe(200);
+    expect(await (await fetch(`${wideToo.url}/v1/kv/still-serving`)).text()).toBe('yes');
+  });
+});

@@ -1,0 +1,27 @@
+// Member metadata: the current format round-trips; the older one and damaged bytes decode as
+// "unknown" rather than failing the member.
+
+import { describe, expect, it } from 'vitest';
+import { decodeMeta, encodeMeta } from '../../../src/cluster/member-meta.js';
+
+describe('member metadata', () => {
+  it('carries the HTTP port and the placement settings', () => {
+    const meta = { httpPort: 8080, partitions: 65_536, replicationFactor: 5 };
+    expect(decodeMeta(encodeMeta(meta))).toEqual(meta);
+  });
+
+  it('reads the older format (HTTP port only) with the settings unknown', () => {
+    expect(decodeMeta(Uint8Array.from([1, 0x1f, 0x90]))).toEqual({
+      httpPort: 8080,
+      partitions: 0,
+      replicationFactor: 0,
+    });
+  });
+
+  it('reads unknown, short or empty metadata as all unknown', () => {
+    const unknown = { httpPort: 0, partitions: 0, replicationFactor: 0 };
+    expect(decodeMeta(new Uint8Array(0))).toEqual(unknown);
+    expect(decodeMeta(Uint8Array.from([2, 0x1f, 0x90, 0, 0]))).toEqual(unknown);
+    expect(decodeMeta(Uint8Array.from([9, 1, 2, 3, 4, 5, 6, 7, 8]))).toEqual(unknown);
+  });
+});
