@@ -75,22 +75,23 @@ export class HintStore {
   async add(target: string, record: StoredRecord, nowMs: number): Promise<boolean> {
     const id: HintKey = [target, record.key];
     let added = false;
-    const stored = await this.hints.transaction(() => {
+    const outcome = await this.hints.transaction((): 'stored' | 'covered' | 'full' => {
       const current = this.hints.get(id);
       if (
         current !== undefined &&
         compareVersions(fromWire(current.record).version, record.version) >= 0
       ) {
-        return false;
+        return 'covered';
       }
-      if (current === undefined && this.count >= this.max) return false;
+      if (current === undefined && this.count >= this.max) return 'full';
       added = current === undefined;
       void this.hints.put(id, { record: toWire(record), storedAtMs: nowMs });
-      return true;
+      return 'stored';
     });
     if (added) this.counted(target, 1);
-    this.onEvent(stored ? 'stored' : 'dropped', 1);
-    return stored;
+    // A write an equal or newer hint already carries loses nothing: not counted as dropped.
+    if (outcome !== 'covered') this.onEvent(outcome === 'stored' ? 'stored' : 'dropped', 1);
+    return outcome === 'stored';
   }
 
   /** Up to `max` of the target's hints, oldest key first. */

@@ -75,8 +75,11 @@ describe('the hint store', () => {
     expect(await hints.add('n1', record('d', 1), 0)).toBe(false);
     expect(await hints.add('n2', record('a', 1), 0)).toBe(false);
     expect(await hints.add('n1', record('a', 2), 0)).toBe(true);
+    // Already carried by the hint kept for `a`: nothing is lost, nothing counted.
+    expect(await hints.add('n1', record('a', 2), 0)).toBe(false);
     expect(hints.pending).toBe(3);
     expect(events.filter((e) => e === 'dropped')).toHaveLength(2);
+    expect(events.filter((e) => e === 'stored')).toHaveLength(4);
   });
 
   it('removes a delivered hint only if no newer write replaced it meanwhile', async () => {
