@@ -160,6 +160,9 @@ export class GossipTransport {
 
   private acceptStream(socket: TcpSocket): void {
     this.connections.add(socket);
+    // Replies are small frames written one after another: with Nagle's algorithm a reply waits
+    // for the acknowledgement of the one before, which the peer may delay by up to 40 ms.
+    socket.setNoDelay(true);
     const from = { addr: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const decoder = new FrameDecoder();
     socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
