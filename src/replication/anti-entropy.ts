@@ -39,6 +39,14 @@ export const LAYOUT_SETTLE_MS = 10_000;
  * page by page, inside the peer frame limit.
  */
 export const VERSIONS_PAGE_MAX = 20_000;
+/**
+ * A partition found equal with a peer is compared with it again only once this node's digest of
+ * it has changed, or after this long. Equal digests at rest are the common case, and each
+ * comparison is a round trip: at one partition per 40 ms it was most of an idle node's CPU time.
+ * A change on the peer's side alone is the peer's to notice: its own visit finds its digest
+ * changed and compares with this node, both ways.
+ */
+export const EQUAL_RECHECK_MS = 60_000;
 /** Tombstones purged per partition visit, at most. */
 const PURGE_RECORDS_PER_STEP_MAX = 1_000;
 const RPC_TIMEOUT_MS = 5_000;
@@ -65,6 +73,8 @@ interface Exchange {
   copied: number;
   /** Records of ours the peer holds at the same or a newer version (or may forget). */
   heldByPeer: Map<string, Version>;
+  /** This node's digest when the peer's was found equal to it; absent when they differed. */
+  equalAt?: string;
 }
 
 export class AntiEntropy {
@@ -72,6 +82,8 @@ export class AntiEntropy {
   private cursor = 0;
   private loop: BackgroundLoop | undefined;
   private layoutSeen: { layout: PartitionLayout; sinceMs: number } | undefined;
+  /** Per partition and peer: this node's digest when the two were last found equal, and when. */
+  private readonly foundEqual = new Map<string, { digest: string; atMs: number }>();
   /** When each partition was last looked over for tombstones to purge (all of it, to the end). */
   private readonly purgeScannedAtMs = new Map<number, number>();
   /** Records pushed to a peer leave in batches, as a coordinator's writes do. */
@@ -190,7 +202,18 @@ export class AntiEntropy {
         everyoneInSync = false;
         continue;
       }
-      const { copied } = await this.exchange(partition, peer, 'both');
+      const pair = `${partition}/${peer.name}`;
+      const equal = this.foundEqual.get(pair);
+      if (
+        equal !== undefined &&
+        equal.digest === this.store.partitionSummary(partition).digest &&
+        Date.now() - equal.atMs < EQUAL_RECHECK_MS
+      ) {
+        continue;
+      }
+      const { copied, equalAt } = await this.exchange(partition, peer, 'both');
+      if (equalAt === undefined) this.foundEqual.delete(pair);
+      else this.foundEqual.set(pair, { digest: equalAt, atMs: Date.now() });
       repaired += copied;
       if (copied > 0) everyoneInSync = false;
     }
@@ -232,14 +255,15 @@ export class AntiEntropy {
     const to = { addr: peer.addr, port: peer.gossipPort };
     const heldByPeer = new Map<string, Version>();
     const theirDigest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
-    if (theirDigest === this.store.partitionSummary(partition).digest) {
+    const ourDigest = this.store.partitionSummary(partition).digest;
+    if (theirDigest === ourDigest) {
       // Only a push (to an owner that may take over) needs to know what the peer holds.
       if (direction === 'push') {
         for (const record of this.store.scanPartition(partition)) {
           heldByPeer.set(record.key, record.version);
         }
       }
-      return { copied: 0, heldByPeer };
+      return { copied: 0, heldByPeer, equalAt: ourDigest };
     }
 
     const toSend: StoredRecord[] = [];

@@ -40,6 +40,8 @@ export class InProcessCluster {
   readonly down = new Set<string>();
   /** Nodes that never answer peer calls (paused: the caller would wait for its timeout). */
   readonly hanging = new Set<string>();
+  /** Peer calls made so far, by method. */
+  readonly calls = new Map<string, number>();
   private generation = 0;
   private readonly partitioner: Partitioner;
 
@@ -145,6 +147,7 @@ export class InProcessCluster {
   private caller(from: string): PeerCaller {
     return {
       call: async (to, method, params) => {
+        this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
         await Promise.resolve();
         if (this.hanging.has(to.addr)) await new Promise(() => undefined);
         const target = this.nodes.get(to.addr);

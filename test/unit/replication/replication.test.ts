@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Consistency } from '../../../src/config.js';
 import { encodeKey } from '../../../src/store/key-layout.js';
 import { partitionOf } from '../../../src/store/partition.js';
+import type { StoredRecord } from '../../../src/store/record.js';
 import { TEST_PARTITIONS, InProcessCluster } from '../../support/in-process-cluster.js';
 
 const NAMES = ['n0', 'n1', 'n2', 'n3', 'n4'];
@@ -235,6 +236,42 @@ describe('tombstones', () => {
     await cluster.antiEntropy(2);
     expect(await read(cluster, via, key, 'all')).toBeUndefined();
     expect(holders(cluster, key)).toEqual([]);
+  });
+});
+
+describe('anti-entropy', () => {
+  it('compares a partition found equal again only once this node holds something new for it', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 50; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    await settle();
+    await cluster.antiEntropy(1);
+    const digests = (): number => cluster.calls.get('digest') ?? 0;
+    const before = digests();
+    await cluster.antiEntropy(1);
+    // Nothing changed anywhere: no partition is compared again.
+    expect(digests()).toBe(before);
+    // One write: only the partition it went to is compared again, by each of its replicas.
+    await put(cluster, 'n0', 'k-new', 'v');
+    await settle();
+    await cluster.antiEntropy(1);
+    expect(digests() - before).toBe(3 * 2);
+  });
+
+  it('still spreads a record only one replica holds: that replica sees its own digest change', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 50; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    await settle();
+    await cluster.antiEntropy(1);
+    const key = 'k7';
+    const [only] = replicasOfKey(cluster, key) as [string];
+    const newer = { ...(cluster.node(only).store.get(key) as StoredRecord) };
+    newer.version = { ...newer.version, wallMs: newer.version.wallMs + 1 };
+    newer.value = Buffer.from('only here');
+    await cluster.node(only).store.apply(newer);
+    await cluster.antiEntropy(1);
+    for (const name of replicasOfKey(cluster, key)) {
+      expect(cluster.node(name).store.get(key)?.value.toString()).toBe('only here');
+    }
   });
 });
 
