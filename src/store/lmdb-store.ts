@@ -207,10 +207,11 @@ export class LmdbStore implements Store {
     let indexRemoved: Promise<boolean> | undefined;
     for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
       const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
-      indexRemoved = this.byExpiry.remove(Buffer.from(indexKey));
       const current = this.get(key);
-      // A newer write may have changed the expiry; only the record this entry was made for goes.
+      // A newer write may have changed the expiry; only the record this entry was made for goes,
+      // and removeExact takes its entry with it. An entry no record matches is dropped here.
       if (current !== undefined && current.expiresAtMs === expiresAtMs) chosen.push(current);
+      else indexRemoved = this.byExpiry.remove(Buffer.from(indexKey));
     }
     const removed = await this.removeExact(chosen);
     if (indexRemoved !== undefined) await indexRemoved;
