@@ -38,7 +38,7 @@ export function requireWrk(): void {
   }
 }
 
-export function toMs(text: string): number {
+function toMs(text: string): number {
   const match = /^([\d.]+)(us|ms|s)$/.exec(text);
   if (!match) throw new Error(`cannot parse latency "${text}"`);
   const n = Number(match[1]);

@@ -69,7 +69,6 @@ type Op = 'PUT' | 'GET';
 interface Member {
   name: string;
   child: ChildProcess;
-  logFile: string;
 }
 
 /** One system's run of one operation: the three wrk processes' reports, combined. */
@@ -87,7 +86,6 @@ interface Combined {
    * where /proc is missing. Unlike req/s, hardly affected by other work on a shared machine.
    */
   cpuUsPerReq: number;
-  perNode: WrkReport[];
 }
 
 const members: Member[] = [];
@@ -131,7 +129,7 @@ function launch(name: string, command: string, args: string[], env: NodeJS.Proce
       new Error(`${name} exited (${code ?? signal}); its log ends:\n${logTail(logFile)}`),
     );
   });
-  members.push({ name, child, logFile });
+  members.push({ name, child });
 }
 
 function startShoal(profDir: string | undefined): void {
@@ -358,15 +356,16 @@ async function load(
   if (perNode.some((r) => r.quantilesUs.length !== 1000)) {
     throw new Error('wrk printed no latency quantiles (bench/wrk/quantiles.lua)');
   }
+  const requests = perNode.reduce((sum, r) => sum + r.requests, 0);
   return {
     rps: perNode.reduce((sum, r) => sum + r.rps, 0),
-    requests: perNode.reduce((sum, r) => sum + r.requests, 0),
+    requests,
     p50Ms: pooledQuantile(perNode, 0.5),
     p99Ms: pooledQuantile(perNode, 0.99),
-    worstP99Ms: Math.max(...perNode.map((r) => r.p99Ms)),
+    // From the same quantiles as the pooled p99 (wrk's own 99% line is rounded).
+    worstP99Ms: Math.max(...perNode.map((r) => pooledQuantile([r], 0.99))),
     errors: perNode.reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0),
-    cpuUsPerReq: cpuUsed / perNode.reduce((sum, r) => sum + r.requests, 0),
-    perNode,
+    cpuUsPerReq: cpuUsed / requests,
   };
 }
 
@@ -593,7 +592,15 @@ async function main(): Promise<void> {
     console.log(
       `Load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}.`,
     );
-    console.log('\n              req/s    p50 ms    p99 ms  worst p99  cpu us/req  errors');
+    const columns = [
+      'req/s'.padStart(8),
+      'p50 ms'.padStart(9),
+      'p99 ms'.padStart(9),
+      'worst p99'.padStart(11),
+      'cpu us/req'.padStart(10),
+      'errors'.padStart(7),
+    ];
+    console.log(`\n${''.padEnd(10)}${columns.join(' ')}`);
     const summary: Record<string, Combined> = {};
     for (const [name, results] of Object.entries(runs)) {
       const r = best(results);
@@ -618,9 +625,6 @@ async function main(): Promise<void> {
     }
     mkdirSync(resultsDir, { recursive: true });
     const resultFile = join(resultsDir, `cluster-bench-${stamp}.json`);
-    const perRound = Object.fromEntries(
-      Object.entries(runs).map(([name, rs]) => [name, rs.map(({ perNode: _, ...r }) => r)]),
-    );
     writeFileSync(
       resultFile,
       JSON.stringify(
@@ -631,7 +635,7 @@ async function main(): Promise<void> {
           cpuProf: CPU_PROF,
           version,
           loadAtStart,
-          perRound,
+          perRound: runs,
         },
         null,
         2,

@@ -18,7 +18,7 @@ import type { StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
-import { BackgroundLoop } from './background-loop.js';
+import { BackgroundLoop } from '../background-loop.js';
 import { PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';

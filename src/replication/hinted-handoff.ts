@@ -9,7 +9,7 @@
 
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
-import { BackgroundLoop } from './background-loop.js';
+import { BackgroundLoop } from '../background-loop.js';
 import { PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import { toWire } from './wire-record.js';
@@ -58,17 +58,19 @@ export class HintedHandoff {
       while (this.wallClock() < deadlineMs) {
         const batch = this.hints.batch(target, HINT_BATCH_MAX);
         if (batch.length === 0) break;
-        const expired = batch.filter(
-          (h) => gone || this.wallClock() - h.storedAtMs > HINT_WINDOW_MS,
-        );
+        const expired: Hint[] = [];
+        const due: Hint[] = [];
+        for (const hint of batch) {
+          const old = gone || this.wallClock() - hint.storedAtMs > HINT_WINDOW_MS;
+          (old ? expired : due).push(hint);
+        }
         if (expired.length > 0) await this.hints.remove(expired, 'dropped');
         // Unknown: nowhere to deliver; only the hints past the window go.
         if (member === undefined) {
-          if (expired.length < batch.length) break;
+          if (due.length > 0) break;
           continue;
         }
-        const due = batch.filter((h) => !expired.includes(h));
-        if (due.length === 0 || gone) continue;
+        if (due.length === 0) continue;
         const to = { addr: member.addr, port: member.gossipPort };
         let failure: unknown;
         const sent = await Promise.all(

@@ -1,48 +1,38 @@
 // Purges expired records in the background. Readers already treat expired records as absent,
 // so the sweep only reclaims space; it works in bounded batches to never stall the event loop.
 
+import { BackgroundLoop } from '../background-loop.js';
 import type { Store } from './store.js';
 
 export const EXPIRY_SWEEP_INTERVAL_MS = 1_000;
 export const EXPIRY_SWEEP_BATCH_MAX = 1_000;
 
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: BackgroundLoop;
+  private stopping = false;
 
   constructor(
     private readonly store: Store,
-    private readonly onError: (err: unknown) => void,
+    onError: (err: unknown) => void,
     private readonly wallClock: () => number = Date.now,
-  ) {}
+  ) {
+    this.loop = new BackgroundLoop(EXPIRY_SWEEP_INTERVAL_MS, () => this.sweep(), onError);
+  }
 
   start(): void {
-    this.schedule(EXPIRY_SWEEP_INTERVAL_MS);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.running = this.sweep();
-    }, delayMs);
-    this.timer.unref();
+    this.stopping = true;
+    await this.loop.stop();
   }
 
   private async sweep(): Promise<void> {
-    let purged = 0;
-    try {
-      if (this.store.isOpen)
-        purged = await this.store.purgeExpired(this.wallClock(), EXPIRY_SWEEP_BATCH_MAX);
-    } catch (err) {
-      this.onError(err);
+    // A full batch means more are due: go on at once rather than a second later.
+    while (!this.stopping && this.store.isOpen) {
+      const purged = await this.store.purgeExpired(this.wallClock(), EXPIRY_SWEEP_BATCH_MAX);
+      if (purged < EXPIRY_SWEEP_BATCH_MAX) return;
     }
-    // A full batch means more are due: continue at once rather than a second later.
-    if (this.timer !== undefined)
-      this.schedule(purged >= EXPIRY_SWEEP_BATCH_MAX ? 0 : EXPIRY_SWEEP_INTERVAL_MS);
   }
 }

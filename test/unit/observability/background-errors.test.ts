@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { backgroundErrors } from '../../../src/observability/background-errors.js';
-import { BackgroundLoop } from '../../../src/replication/background-loop.js';
+import { BackgroundLoop } from '../../../src/background-loop.js';
 
 function capturedLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
