@@ -61,13 +61,15 @@ export class InProcessCluster {
     this.states.set(name, 'alive');
     this.generation++;
     const store = new MemoryStore(TEST_PARTITIONS);
+    const generation = (): number => this.generation;
     const cluster: ClusterView = {
       selfName: name,
-      generation: 0,
+      get generation() {
+        return generation();
+      },
       members: () => this.members(),
       forceRemove: () => 'alive',
     };
-    Object.defineProperty(cluster, 'generation', { get: () => this.generation });
     const hints: TestNode['hints'] = [];
     const hintSink: HintSink = {
       add: (target, record) => {
