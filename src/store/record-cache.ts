@@ -15,6 +15,13 @@ export const RECORD_CACHE_BYTES_MAX = 64 * 1024 * 1024;
 export const RECORD_CACHE_VALUE_BYTES_MAX = 64 * 1024;
 /** Rough per-entry overhead (key, object, map slot) counted against the byte budget. */
 const ENTRY_OVERHEAD_BYTES = 128;
+/**
+ * How many bytes beyond its own a cached value may keep alive. A value that came from a peer is
+ * a view into the frame it arrived in, and an anti-entropy repair frame carries up to 500
+ * records: cached as it is, one small value would keep the whole frame alive while the byte
+ * budget counted only the value.
+ */
+const PINNED_SLACK_BYTES = 256;
 
 /** One caching of a record: a new one each time, so an order slot names exactly one caching. */
 interface Entry {
@@ -42,7 +49,7 @@ export class RecordCache {
   set(record: StoredRecord): void {
     this.delete(record.key);
     if (record.value.length > RECORD_CACHE_VALUE_BYTES_MAX) return;
-    const entry = { record, bytes: sizeOf(record) };
+    const entry = { record: ownBytes(record), bytes: sizeOf(record) };
     this.entries.set(record.key, entry);
     this.order.push(entry);
     this.bytes += entry.bytes;
@@ -77,6 +84,15 @@ export class RecordCache {
     this.order = live;
     this.head = 0;
   }
+}
+
+/** The record, with its value copied out if it is a small view into a much larger buffer. */
+function ownBytes(record: StoredRecord): StoredRecord {
+  const value = record.value;
+  if (value.buffer.byteLength - value.byteLength <= PINNED_SLACK_BYTES) return record;
+  const copy = Buffer.allocUnsafeSlow(value.byteLength);
+  value.copy(copy);
+  return { ...record, value: copy };
 }
 
 function sizeOf(record: StoredRecord): number {

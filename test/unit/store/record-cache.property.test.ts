@@ -110,4 +110,19 @@ describe('the record cache', () => {
     const head = (cache as unknown as { head: number }).head;
     expect(order.length - head).toBeLessThanOrEqual(2 * KEYS.length + 64);
   });
+
+  it('does not keep a large network chunk alive for a small value read from it', () => {
+    // A value decoded from a peer frame or an HTTP body is a view into the read chunk.
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    chunk.write('the value', 1_000);
+    const fromNetwork = { ...record('k', 0), value: chunk.subarray(1_000, 1_009) };
+    const cache = new RecordCache(1_000_000);
+    cache.set(fromNetwork);
+    const cached = cache.get('k');
+    expect(cached?.value.toString()).toBe('the value');
+    expect(cached?.value.buffer.byteLength).toBeLessThan(1_024);
+    expect({ ...cached, value: undefined }).toEqual({ ...fromNetwork, value: undefined });
+    chunk.fill(0);
+    expect(cached?.value.toString()).toBe('the value');
+  });
 });
