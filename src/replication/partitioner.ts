@@ -1,15 +1,15 @@
 // Who holds each partition: rendezvous (highest-random-weight) hashing with bounded loads.
-// Every member gets a score per partition from a hash of (partition, member name); a partition's
-// replicas are the N highest-scoring members, in that order (the first is the preferred
-// coordinator), except that no member takes more than its fair share rounded up, and a member
-// left below its fair share rounded down takes over the partitions where it scores highest.
-// Every node computes the same layout from the same member names, with no coordination.
+// Every member gets a score per partition from a hash of (partition, member name). Pairs are
+// taken from the highest score down, a member taking no more than 10% over its fair share; a
+// member left more than 10% under it then takes over the partitions where it scores highest.
+// A partition's replicas are listed by score (the first is the preferred coordinator). Every node
+// computes the same layout from the same member names, with no coordination.
 //
 // Why bounded: plain rendezvous places each partition independently, so at 256 partitions the
-// counts spread like a binomial (N=3: up to 17% off at 10 members, 60% at 50). With the bound
-// every member is within one partition of its share (4% at 50 members). The price is movement
-// on a join: besides the ~1/M of replicas the newcomer takes, some move between old members as
-// the bound shifts (about 1.1x the ideal at 5 and 10 members, 3x at 50, still 6% of replicas).
+// counts spread like a binomial (N=3: up to 17% off at 10 members, 60% at 50). The price is
+// movement on a join: besides the ~1/M of replicas the newcomer takes, a few move between old
+// members as the bound shifts (at 256 partitions, 1.15x the ideal at 10 members and 2x at 50,
+// 4% of all replicas). Bounding to within one partition of the share instead moved 3.1x at 50.
 //
 // Which names to pass: every member that has not left. Dead and suspect members keep their place
 // (a StatefulSet pod comes back under the same name, and its data with it); a member that left
@@ -25,6 +25,13 @@ const SCORE_SEED_LOW = 0x6c5f_6872;
 const PARTITION_BYTES = 4;
 /** Low half bits kept in a score: 32 + 21 = 53 bits, the integers a double holds exactly. */
 const SCORE_LOW_BITS = 21;
+/**
+ * How far a member's count may be from its fair share. A tighter bound moves more partitions
+ * on every join, as the bound shifts and pushes partitions between members that stay.
+ */
+const BALANCE_TOLERANCE_PERCENT = 10;
+/** Candidates per partition beyond n looked at first; most partitions never need more. */
+const SHORT_LIST_EXTRA = 3;
 
 export class PartitionLayout {
   private readonly byMember = new Map<string, number[]>();
@@ -94,19 +101,37 @@ export class Partitioner {
     const n = Math.min(this.replicationFactor, members.length);
     if (n === 0) return Array.from({ length: this.partitions }, () => []);
     const scorer = new RendezvousScorer(members);
-    const fairShare = (this.partitions * n) / members.length;
-    const ceiling = Math.ceil(fairShare);
-    const floor = Math.floor(fairShare);
+    // Whole numbers: the band around the fair share, widened to floor..ceil when it holds none.
+    const slots = this.partitions * n;
+    const fairFloor = Math.floor(slots / members.length);
+    const fairCeiling = Math.ceil(slots / members.length);
+    const upper = Math.max(
+      fairCeiling,
+      Math.floor((slots * (100 + BALANCE_TOLERANCE_PERCENT)) / (100 * members.length)),
+    );
+    const lower = Math.min(
+      fairFloor,
+      Math.ceil((slots * (100 - BALANCE_TOLERANCE_PERCENT)) / (100 * members.length)),
+    );
     const load = new Array<number>(members.length).fill(0);
-    const replicas: number[][] = [];
 
-    // First pass: each partition takes its n best-scoring members that are not yet full.
-    for (let partition = 0; partition < this.partitions; partition++) {
-      let chosen = bestMembers(scorer, partition, n, (index) => (load[index] ?? 0) < ceiling);
-      // The members left with room can be fewer than n at the very end; rank alone decides then.
-      if (chosen.length < n) chosen = bestMembers(scorer, partition, n, () => true);
-      for (const index of chosen) load[index] = (load[index] ?? 0) + 1;
-      replicas.push(chosen);
+    // First pass: (partition, member) pairs from the highest score down; a pair is taken while
+    // its partition needs replicas and its member is below the upper bound.
+    const replicas = assignByScore(scorer, this.partitions, n, upper, load);
+    // The members left with room can be fewer than n at the very end; rank alone decides then.
+    for (const [partition, held] of replicas.entries()) {
+      if (held.length === n) continue;
+      const { members: extra } = bestMembers(
+        scorer,
+        partition,
+        n - held.length,
+        (m) => !held.includes(m),
+      );
+      for (const index of extra) {
+        held.push(index);
+        load[index] = (load[index] ?? 0) + 1;
+      }
+      sortByScore(scorer, partition, held);
     }
 
     const move = (partition: number, from: number, to: number): void => {
@@ -117,31 +142,132 @@ export class Partitioner {
       load[from] = (load[from] ?? 0) - 1;
     };
 
-    // Second pass, for the rare layouts where the first could only finish by overfilling (the
-    // room left at the end sat on fewer than n members): an overfull member gives the partitions
-    // where it scores lowest, each to the highest-scoring member with room.
+    // Second pass, for the rare layouts where the first overfilled a member: it gives the
+    // partitions where it scores lowest, each to the highest-scoring member with room.
     rebalance(
       scorer,
       replicas,
       load,
       'give',
-      (count) => count > ceiling,
-      (count) => count < ceiling,
+      (count) => count > upper,
+      (count) => count < upper,
       move,
     );
-    // Third pass: a member left below the floor takes, from members above it, the partitions
-    // where it scores highest, until it reaches the floor. The first pass's ceiling leaves few
-    // such members, so this is a handful of scans.
+    // Third pass: a member left below the lower bound takes, from members above it, the
+    // partitions where it scores highest, until it reaches the bound.
     rebalance(
       scorer,
       replicas,
       load,
       'take',
-      (count) => count < floor,
-      (count) => count > floor,
+      (count) => count < lower,
+      (count) => count > lower,
       move,
     );
     return replicas.map((held) => held.map((index) => members[index] ?? ''));
+  }
+}
+
+/**
+ * Bounded greedy assignment: every (partition, member) pair in descending score order (ties: the
+ * lower partition, then the lower member index), taken while the partition has fewer than n
+ * replicas and the member fewer than `upper` partitions. Each partition's candidates come best
+ * first from a short list, extended to all members only if the short list runs out; a heap keyed
+ * by each partition's next candidate yields the global order without sorting every pair.
+ */
+function assignByScore(
+  scorer: RendezvousScorer,
+  partitions: number,
+  n: number,
+  upper: number,
+  load: number[],
+): number[][] {
+  const replicas: number[][] = [];
+  const candidates: { members: number[]; scores: number[] }[] = [];
+  const shortList = Math.min(scorer.memberCount, n + SHORT_LIST_EXTRA);
+  /** Per partition: the position of its next candidate, and that candidate's score. */
+  const next = new Uint32Array(partitions);
+  const nextScore = new Float64Array(partitions);
+  const heap = new PartitionHeap((partition) => nextScore[partition] ?? -1);
+  for (let partition = 0; partition < partitions; partition++) {
+    const ranked = bestMembers(scorer, partition, shortList, () => true);
+    candidates.push(ranked);
+    replicas.push([]);
+    nextScore[partition] = ranked.scores[0] ?? -1;
+    heap.push(partition);
+  }
+  for (;;) {
+    const partition = heap.pop();
+    if (partition === undefined) break;
+    let ranked = candidates[partition] as { members: number[]; scores: number[] };
+    const at = next[partition] ?? 0;
+    const member = ranked.members[at] as number;
+    const held = replicas[partition] as number[];
+    if ((load[member] ?? 0) < upper) {
+      held.push(member);
+      load[member] = (load[member] ?? 0) + 1;
+    }
+    if (held.length === n) continue;
+    if (at + 1 === ranked.members.length && ranked.members.length < scorer.memberCount) {
+      // The short list ran out with the partition still short: extend it to every member.
+      ranked = bestMembers(scorer, partition, scorer.memberCount, () => true);
+      candidates[partition] = ranked;
+    }
+    if (at + 1 < ranked.members.length) {
+      next[partition] = at + 1;
+      nextScore[partition] = ranked.scores[at + 1] ?? -1;
+      heap.push(partition);
+    }
+  }
+  return replicas;
+}
+
+/** A binary max-heap of partitions by a key that changes only while a partition is out of it. */
+class PartitionHeap {
+  private readonly items: number[] = [];
+
+  constructor(private readonly keyOf: (partition: number) => number) {}
+
+  push(partition: number): void {
+    const items = this.items;
+    let at = items.length;
+    items.push(partition);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.before(partition, items[parent] as number)) break;
+      items[at] = items[parent] as number;
+      at = parent;
+    }
+    items[at] = partition;
+  }
+
+  pop(): number | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let at = 0;
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child =
+        right < items.length && this.before(items[right] as number, items[left] as number)
+          ? right
+          : left;
+      if (!this.before(items[child] as number, last)) break;
+      items[at] = items[child] as number;
+      at = child;
+    }
+    items[at] = last;
+    return top;
+  }
+
+  /** Higher key first; on equal keys the lower partition. */
+  private before(a: number, b: number): boolean {
+    const ka = this.keyOf(a);
+    const kb = this.keyOf(b);
+    return ka > kb || (ka === kb && a < b);
   }
 }
 
@@ -175,7 +301,7 @@ function bestMembers(
   partition: number,
   n: number,
   eligible: (member: number) => boolean,
-): number[] {
+): { members: number[]; scores: number[] } {
   const bestIndex: number[] = [];
   const bestScore: number[] = [];
   for (let index = 0; index < scorer.memberCount; index++) {
@@ -192,7 +318,7 @@ function bestMembers(
       bestIndex.pop();
     }
   }
-  return bestIndex;
+  return { members: bestIndex, scores: bestScore };
 }
 
 /**

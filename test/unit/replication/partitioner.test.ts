@@ -35,6 +35,18 @@ function counts(layout: PartitionLayout): {
   return { primary, all };
 }
 
+/**
+ * The counts a member may hold: within 10% of the fair share, widened to the whole numbers next
+ * to it when the 10% band holds none (few partitions per member).
+ */
+function allowedCounts(slots: number, members: number): { lower: number; upper: number } {
+  const fair = slots / members;
+  return {
+    lower: Math.min(Math.floor(fair), Math.ceil((slots * 90) / (100 * members))),
+    upper: Math.max(Math.ceil(fair), Math.floor((slots * 110) / (100 * members))),
+  };
+}
+
 /** The largest distance of any member's count from the fair share, as a fraction of it. */
 function worstDeviation(perMember: Map<string, number>, fair: number): number {
   return Math.max(...[...perMember.values()].map((count) => Math.abs(count - fair) / fair));
@@ -153,15 +165,13 @@ describe('partitioner', () => {
   });
 
   describe('balance', () => {
-    // Counts are whole numbers, so "fair" can be met to within one partition: 256 x 3 replicas
-    // over 50 members is 15.36 each, and 15 or 16 is within 4.2%.
+    // Counts are whole numbers: 256 x 3 replicas over 50 members is 15.36 each, so 14 to 16.
     for (const memberCount of [5, 10, 50]) {
-      it(`keeps each of ${memberCount} members within 10% (and within one) of its fair share of 256 partitions`, () => {
+      it(`keeps each of ${memberCount} members within 10% of its fair share of 256 partitions`, () => {
         const layout = new Partitioner(PARTITIONS, REPLICAS).layout(podNames(memberCount));
         const fair = (PARTITIONS * REPLICAS) / memberCount;
         const { all } = counts(layout);
         expect(worstDeviation(all, fair)).toBeLessThanOrEqual(0.1);
-        for (const count of all.values()) expect(Math.abs(count - fair)).toBeLessThan(1);
         expect([...all.values()].reduce((a, b) => a + b, 0)).toBe(PARTITIONS * REPLICAS);
       });
 
@@ -178,12 +188,12 @@ describe('partitioner', () => {
   });
 
   describe('membership changes', () => {
-    // Measured at 256 partitions: 138 / 85 / 47 replicas move for an ideal 128 / 70 / 15; the
-    // extra at 50 members is the bound moving partitions between old members (6% of replicas).
+    // Measured at 256 partitions: 117 / 80 / 30 replicas move for an ideal 128 / 70 / 15; the
+    // extra at 50 members is the bound moving partitions between old members (4% of replicas).
     for (const [memberCount, slack] of [
-      [5, 1.2],
-      [10, 1.3],
-      [50, 3.5],
+      [5, 1.1],
+      [10, 1.2],
+      [50, 2.1],
     ] as const) {
       it(`moves about 1/${memberCount + 1} of the replicas to a member joining ${memberCount}, the newcomer taking its fair share`, () => {
         const members = podNames(memberCount);
@@ -192,7 +202,7 @@ describe('partitioner', () => {
         const after = new Partitioner(PARTITIONS, REPLICAS).layout([...members, newcomer]);
         const ideal = (PARTITIONS * REPLICAS) / (memberCount + 1);
         const newcomerShare = after.partitionsOf(newcomer).length;
-        expect(Math.abs(newcomerShare - ideal)).toBeLessThan(1);
+        expect(Math.abs(newcomerShare - ideal)).toBeLessThanOrEqual(0.1 * ideal);
         expect(gained(before, after).filter((m) => m.member === newcomer)).toHaveLength(
           newcomerShare,
         );
@@ -211,7 +221,7 @@ describe('partitioner', () => {
       const leaverShare = before.partitionsOf(leaver).length;
       for (let p = 0; p < PARTITIONS; p++) expect(after.replicasOf(p)).not.toContain(leaver);
       expect(movedCount(before, after)).toBeGreaterThanOrEqual(leaverShare);
-      expect(movedCount(before, after)).toBeLessThanOrEqual(1.3 * leaverShare);
+      expect(movedCount(before, after)).toBeLessThanOrEqual(1.1 * leaverShare);
     });
 
     it('holds for any member set, replication factor and partition count', () => {
@@ -238,10 +248,14 @@ describe('partitioner', () => {
               expect(new Set(replicas).size).toBe(replicas.length);
               for (const replica of replicas) expect(members).toContain(replica);
             }
-            const fair =
-              (partitions * Math.min(replicationFactor, members.length)) / members.length;
+            const { lower, upper } = allowedCounts(
+              partitions * Math.min(replicationFactor, members.length),
+              members.length,
+            );
             for (const member of members) {
-              expect(Math.abs(layout.partitionsOf(member).length - fair)).toBeLessThan(1);
+              const count = layout.partitionsOf(member).length;
+              expect(count).toBeGreaterThanOrEqual(lower);
+              expect(count).toBeLessThanOrEqual(upper);
             }
           },
         ),

