@@ -31,6 +31,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import {
   best,
+  CONNECTIONS,
   KEYS,
   parseWrk,
   requireWrk,
@@ -49,12 +50,17 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 // measured first, so that the rounds compare steady states.
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 10);
 const CPU_PROF = process.argv.includes('--cpu-prof');
-/** 32 connections in all, split over the three nodes of a cluster. */
-const SPLIT = [11, 11, 10];
 const TARGETS = { PUT: 2.5, GET: 2 } as const;
 const ETCD_BIN = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
 
 const SHOAL_IPS = ['127.0.0.61', '127.0.0.62', '127.0.0.63'];
+/** Nodes per cluster, for both systems. */
+const NODES = SHOAL_IPS.length;
+/** The connections split over the nodes of a cluster as evenly as they go (32: 11 + 11 + 10). */
+const SPLIT = Array.from(
+  { length: NODES },
+  (_, node) => Math.floor(CONNECTIONS / NODES) + (node < CONNECTIONS % NODES ? 1 : 0),
+);
 // Not shoal's defaults (8080, 7946): a node started by hand with SHOAL_BIND_ADDR=0.0.0.0 holds
 // those on every loopback address, and would make this benchmark fail to start.
 const SHOAL_HTTP_PORT = 18080;
@@ -210,7 +216,7 @@ async function etcdReady(i: number): Promise<void> {
 async function preload(system: System): Promise<void> {
   let next = 1;
   const put = (k: number): Promise<Response> => {
-    const node = k % 3;
+    const node = k % NODES;
     if (system === 'shoal') {
       return fetch(`${shoalUrl(node)}/v1/kv/bench-${k}`, {
         method: 'PUT',
