@@ -4,7 +4,8 @@
 // back, after which the replica holds exactly what the others hold.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+import { gaugeValue, sampleValue, waitFor } from '../e2e/helpers.js';
+import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const HTTP_PORT = 18_080;
 const GOSSIP_PORT = 17_946;
@@ -37,12 +38,6 @@ function node(i: number): ShoalProcess {
   return n;
 }
 
-async function metric(n: ShoalProcess, series: string): Promise<number> {
-  const text = await (await fetch(`${n.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
 async function digests(n: ShoalProcess): Promise<Map<number, string>> {
   const body = (await (await fetch(`${n.url}/v1/cluster/partitions?local=true`)).json()) as {
     partitions: { id: number; digest: string }[];
@@ -50,12 +45,9 @@ async function digests(n: ShoalProcess): Promise<Map<number, string>> {
   return new Map(body.partitions.map((p) => [p.id, p.digest]));
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
+/** Polls `check` every 200 ms until it holds, for up to 30 s. */
+function until(what: string, check: () => Promise<boolean>): Promise<true> {
+  return waitFor(what, async () => ((await check()) ? true : undefined), 30_000, 200);
 }
 
 async function aliveCount(n: ShoalProcess): Promise<number> {
@@ -86,20 +78,20 @@ describe('hinted handoff between real nodes', () => {
     }
     await until(
       'a hint for every write',
-      async () => (await metric(node(0), 'shoal_hints_pending')) === KEYS,
+      async () => (await gaugeValue(node(0).url, 'shoal_hints_pending')) === KEYS,
     );
 
     // The hints are on disk: the coordinator restarts and still has them.
     await node(0).stop();
     nodes[0] = await start(0);
-    expect(await metric(node(0), 'shoal_hints_pending')).toBe(KEYS);
+    expect(await gaugeValue(node(0).url, 'shoal_hints_pending')).toBe(KEYS);
 
     nodes[2] = await start(2);
     await until(
       'hints delivered',
-      async () => (await metric(node(0), 'shoal_hints_pending')) === 0,
+      async () => (await gaugeValue(node(0).url, 'shoal_hints_pending')) === 0,
     );
-    expect(await metric(node(0), 'shoal_hints_total{event="delivered"}')).toBe(KEYS);
+    expect(await sampleValue(node(0).url, 'shoal_hints_total', { event: 'delivered' })).toBe(KEYS);
     // The returning replica holds exactly what the coordinator holds, partition by partition.
     await until('equal digests', async () => {
       const [here, there] = await Promise.all([digests(node(0)), digests(node(2))]);

@@ -122,10 +122,19 @@ export async function fetchMetrics(url: string): Promise<{ text: string; samples
   return { text, samples: parseMetrics(text) };
 }
 
-/** The single value of an unlabelled gauge such as shoal_store_keys. */
-export async function gaugeValue(url: string, name: string): Promise<number> {
+/** The value of the one sample named `name` with these labels, e.g. an unlabelled gauge. */
+export async function sampleValue(
+  url: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const { samples } = await fetchMetrics(url);
-  const found = findSamples(samples, name);
-  expect(found, `${name} in /metrics`).toHaveLength(1);
+  const found = findSamples(samples, name, labels);
+  expect(found, `${name} ${JSON.stringify(labels)} in /metrics`).toHaveLength(1);
   return (found[0] as Sample).value;
+}
+
+/** The single value of an unlabelled gauge such as shoal_store_keys. */
+export function gaugeValue(url: string, name: string): Promise<number> {
+  return sampleValue(url, name);
 }

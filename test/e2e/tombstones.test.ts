@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+import { gaugeValue } from './helpers.js';
 
 const PARTITIONS = 8;
 /** Anti-entropy visits one partition per 40 ms, so every partition within a second or so. */
@@ -31,12 +32,6 @@ async function heldRecords(): Promise<number> {
   return body.partitions.reduce((sum, p) => sum + p.keys, 0);
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
-}
-
 describe('tombstones on a real node', () => {
   it('keeps a delete as a tombstone, then purges it after the grace period', async () => {
     for (let i = 0; i < 20; i++) {
@@ -54,13 +49,13 @@ describe('tombstones on a real node', () => {
     const deadline = Date.now() + PURGE_WAIT_MS;
     while ((await heldRecords()) > 10 && Date.now() < deadline) await sleep(200);
     expect(await heldRecords()).toBe(10);
-    expect(await metric('shoal_tombstones_purged_total')).toBe(10);
+    expect(await gaugeValue(node.url, 'shoal_tombstones_purged_total')).toBe(10);
     for (let i = 0; i < 20; i++) {
       expect((await fetch(`${node.url}/v1/kv/t${i}`)).status).toBe(i < 10 ? 404 : 200);
     }
   });
 
   it('exports the hint gauge, at zero on a node alone', async () => {
-    expect(await metric('shoal_hints_pending')).toBe(0);
+    expect(await gaugeValue(node.url, 'shoal_hints_pending')).toBe(0);
   });
 });
