@@ -212,7 +212,7 @@ async function etcdReady(i: number): Promise<void> {
   );
 }
 
-/** Writes bench-1 .. bench-KEYS through all three nodes, 32 requests in flight. */
+/** Writes bench-1 .. bench-KEYS through every node, CONNECTIONS requests in flight. */
 async function preload(system: System): Promise<void> {
   let next = 1;
   const put = (k: number): Promise<Response> => {
@@ -583,7 +583,7 @@ async function main(): Promise<void> {
     }
 
     console.log(
-      `\n3-node clusters on loopback, ${SPLIT.reduce((a, b) => a + b)} connections ` +
+      `\n${NODES}-node clusters on loopback, ${SPLIT.reduce((a, b) => a + b)} connections ` +
         `(${SPLIT.join(' + ')}, one wrk per node), ${KEYS} keys, ${VALUE.length}-byte values, ` +
         `quorum writes and reads; ${WARMUP_S}s warm-up, then ${ROUNDS} x ${DURATION_S}s per ` +
         'cell, best round by req/s.',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MemberView } from '../../../src/cluster/cluster-view.js';
@@ -33,18 +34,6 @@ function counts(layout: PartitionLayout): {
     for (const name of replicas) all.set(name, (all.get(name) ?? 0) + 1);
   }
   return { primary, all };
-}
-
-/**
- * The counts a member may hold: within 10% of the fair share, widened to the whole numbers next
- * to it when the 10% band holds none (few partitions per member).
- */
-function allowedCounts(slots: number, members: number): { lower: number; upper: number } {
-  const fair = slots / members;
-  return {
-    lower: Math.min(Math.floor(fair), Math.ceil((slots * 90) / (100 * members))),
-    upper: Math.max(Math.ceil(fair), Math.floor((slots * 110) / (100 * members))),
-  };
 }
 
 /** The largest distance of any member's count from the fair share, as a fraction of it. */
@@ -101,6 +90,26 @@ describe('partitioner', () => {
       ['shoal-3', 'shoal-4', 'shoal-2'],
       ['shoal-1', 'shoal-4', 'shoal-0'],
     ]);
+  });
+
+  it('lays out every partition the same way in every release (known answers, whole layouts)', () => {
+    // A digest of the full layout: any change of placement at these sizes shows up here, and
+    // must come with a way for nodes of both releases to agree during the upgrade.
+    const digest = (memberCount: number): string =>
+      createHash('sha256')
+        .update(
+          JSON.stringify(
+            allReplicas(new Partitioner(PARTITIONS, REPLICAS).layout(podNames(memberCount))),
+          ),
+        )
+        .digest('hex')
+        .slice(0, 16);
+    expect({ 3: digest(3), 5: digest(5), 10: digest(10), 50: digest(50) }).toEqual({
+      3: '18401b4bb4a36af3',
+      5: '8c8125e911e0e049',
+      10: '503242519a149885',
+      50: '6c3047219f4050e4',
+    });
   });
 
   it('gives every partition N distinct members, or every member when there are fewer', () => {
@@ -188,8 +197,9 @@ describe('partitioner', () => {
   });
 
   describe('membership changes', () => {
-    // Measured at 256 partitions: 117 / 80 / 30 replicas move for an ideal 128 / 70 / 15; the
-    // extra at 50 members is the bound moving partitions between old members (4% of replicas).
+    // Measured at 256 partitions: 117 / 80 / 30 replicas move for an ideal 128 / 70 / 15; at 50
+    // members 14 of the 30 move between old members as the bound shifts. Other member counts
+    // move more or less (see partitioner.ts); these three are the ones the design names.
     for (const [memberCount, slack] of [
       [5, 1.1],
       [10, 1.2],
@@ -248,14 +258,15 @@ describe('partitioner', () => {
               expect(new Set(replicas).size).toBe(replicas.length);
               for (const replica of replicas) expect(members).toContain(replica);
             }
-            const { lower, upper } = allowedCounts(
-              partitions * Math.min(replicationFactor, members.length),
-              members.length,
-            );
+            // Within 10% of the fair share (exactly 10% counts), or next to it when there are
+            // few partitions each.
+            const fair =
+              (partitions * Math.min(replicationFactor, members.length)) / members.length;
             for (const member of members) {
-              const count = layout.partitionsOf(member).length;
-              expect(count).toBeGreaterThanOrEqual(lower);
-              expect(count).toBeLessThanOrEqual(upper);
+              const off = Math.abs(layout.partitionsOf(member).length - fair);
+              expect(off <= 0.1 * fair + 1e-9 || off < 1, `${member}: ${off} off ${fair}`).toBe(
+                true,
+              );
             }
           },
         ),

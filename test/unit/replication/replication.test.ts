@@ -374,6 +374,17 @@ describe('rebalancing', () => {
       const held = holders(cluster, key);
       for (const replica of replicasOfKey(cluster, key)) expect(held, key).toContain(replica);
     }
+    // Anti-entropy then moves the rest and former owners drop what they no longer replicate:
+    // every key sits on exactly its new replicas.
+    await cluster.antiEntropy(2);
+    for (const key of allKeys) {
+      expect(
+        holders(cluster, key)
+          .filter((name) => name !== 'n2')
+          .sort(),
+        key,
+      ).toEqual([...replicasOfKey(cluster, key)].sort());
+    }
     for (const key of onlyOnLeaver) expect(await read(cluster, 'n0', key, 'all')).toBe('only here');
     for (let i = 0; i < 200; i++) expect(await read(cluster, 'n1', `k${i}`, 'all')).toBe(`v${i}`);
   });
