@@ -22,6 +22,7 @@ import {
 import { AntiEntropy } from './replication/anti-entropy.js';
 import { HintStore } from './replication/hint-store.js';
 import { HintedHandoff } from './replication/hinted-handoff.js';
+import { refusingHandlers, refusingKv } from './replication/outvoted-guard.js';
 import { SettingsAgreement } from './replication/settings-agreement.js';
 import { TombstonePolicy } from './replication/tombstone-policy.js';
 import { observeMembership } from './observability/cluster-observer.js';
@@ -121,7 +122,11 @@ export class ShoalNode {
       tombstones,
       antiEntropyMetrics(metrics.registry),
     );
-    const rpcServer = new PeerRpcServer({ ...kv.handlers(), ...antiEntropy.handlers() });
+    const refusal = (): string | undefined => agreement.refusal();
+    const rpcServer = new PeerRpcServer(
+      refusingHandlers({ ...kv.handlers(), ...antiEntropy.handlers() }, refusal),
+    );
+    const clientKv = refusingKv(kv, refusal);
     membership.serveChannel(StreamChannel.replication, (from, payload) =>
       rpcServer.handleFrame(from, payload),
     );
@@ -138,8 +143,8 @@ export class ShoalNode {
     };
     const app = createApp(
       [
-        { prefix: '/v1/kv', add: (router) => kvRoutes(router, kv, config) },
-        { prefix: '', add: (router) => compatRoutes(router, kv, config) },
+        { prefix: '/v1/kv', add: (router) => kvRoutes(router, clientKv, config) },
+        { prefix: '', add: (router) => compatRoutes(router, clientKv, config) },
         { prefix: '', add: (router) => clusterRoutes(router, membership) },
         {
           prefix: '',

@@ -6,8 +6,9 @@
 //   count it was created with), so a difference is a node started by mistake with another count:
 //   it places keys in other partitions, its reads miss what others wrote, anti-entropy compares
 //   partitions that do not match. A node whose count differs from more of the announcing members
-//   than share it (itself included) is the odd one out and reports not ready, so clients are not
-//   sent to it; with a tie nobody can tell which side is wrong, and both keep serving.
+//   than share it (itself included) is the odd one out: it reports not ready, so clients are not
+//   sent to it, and refuses the data requests that reach it anyway (see outvoted-guard.ts). With
+//   a tie nobody can tell which side is wrong, and both keep serving.
 // - Replication factor: differs for a while during a rolling change of it, and placements mend
 //   through anti-entropy once every node runs with the new one. Logged only; readiness would halt
 //   the rollout at its first pod.
@@ -19,6 +20,8 @@ export type SettingsDifference = 'partitions' | 'replicationFactor';
 export class SettingsAgreement {
   private readonly reported = new Set<string>();
   private outvotedNow = false;
+  /** The partition count most differing members announce, while outvoted. */
+  private othersPartitions: number | undefined;
 
   constructor(
     private readonly selfName: string,
@@ -35,10 +38,20 @@ export class SettingsAgreement {
     return this.outvotedNow;
   }
 
+  /** Why this node must not serve data, while it is outvoted; undefined otherwise. */
+  refusal(): string | undefined {
+    if (!this.outvotedNow) return undefined;
+    return (
+      `this node has SHOAL_PARTITIONS=${this.own.partitions} and most members ` +
+      `${this.othersPartitions ?? 'another count'}: it serves no data until it runs with theirs`
+    );
+  }
+
   /** Holds the members' announced settings against this node's; call on membership changes. */
   review(members: readonly MemberView[]): void {
     let agreeing = 1; // this node
     let differing = 0;
+    const differingCounts = new Map<number, number>();
     for (const member of members) {
       const settings = member.settings;
       if (member.name === this.selfName || settings === undefined) continue;
@@ -49,8 +62,15 @@ export class SettingsAgreement {
           : settings.replicationFactor !== this.own.replicationFactor
             ? 'replicationFactor'
             : undefined;
-      if (difference === 'partitions') differing++;
-      else agreeing++;
+      if (difference === 'partitions') {
+        differing++;
+        differingCounts.set(
+          settings.partitions,
+          (differingCounts.get(settings.partitions) ?? 0) + 1,
+        );
+      } else {
+        agreeing++;
+      }
       if (difference === undefined) continue;
       const id = `${member.name}/${settings.partitions}/${settings.replicationFactor}`;
       if (!this.reported.has(id)) {
@@ -59,5 +79,6 @@ export class SettingsAgreement {
       }
     }
     this.outvotedNow = differing > agreeing;
+    this.othersPartitions = [...differingCounts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   }
 }

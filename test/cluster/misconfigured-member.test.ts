@@ -2,12 +2,15 @@
 // 256 partitions and one with 16 (a misconfiguration an operator can make by hand).
 // - The odd one out reports not ready (clients are not sent to it); the two that agree stay
 //   ready. Each side logs an error naming the members whose partition count differs.
-// - Anti-entropy on the nodes with 256 partitions asks the odd one about partitions it does not
-//   have; every such visit fails, and the failures are counted in shoal_background_errors_total
-//   and logged without flooding the log, while the nodes go on serving.
+// - The odd one serves no data: clients that reach it get 503 NOT_READY, and its peers' writes
+//   to it fail, so it counts toward no quorum (consistency=all is refused) and a hint keeps each
+//   write for it.
+// - Anti-entropy on the nodes with 256 partitions fails on every visit to it; the failures are
+//   counted in shoal_background_errors_total and logged without flooding the log, while the
+//   nodes go on serving.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchMetrics, findSamples, waitFor } from '../e2e/helpers.js';
+import { expectError, fetchMetrics, findSamples, gaugeValue, waitFor } from '../e2e/helpers.js';
 import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const HTTP_PORT = 18_080;
@@ -88,6 +91,42 @@ describe('a member with other placement settings', () => {
     });
   });
 
+  it('serves no data to clients or peers, so no quorum counts it', async () => {
+    const [wide, wideToo, odd] = nodes as [ShoalProcess, ShoalProcess, ShoalProcess];
+    for (const [path, method] of [
+      ['/v1/kv/k', 'PUT'],
+      ['/v1/kv/k', 'GET'],
+      ['/v1/kv/k', 'DELETE'],
+      ['/v1/kv?prefix=k', 'GET'],
+      ['/set/k/v', 'POST'],
+    ] as const) {
+      const res = await fetch(`${odd.url}${path}`, {
+        method,
+        body: method === 'PUT' ? 'v' : undefined,
+      });
+      const body = await expectError(res, 503, 'NOT_READY');
+      expect(body.error.message).toContain('SHOAL_PARTITIONS=16');
+    }
+
+    // Every key has all three nodes as replicas: the two that agree make a quorum, the odd one
+    // does not answer for a third, and a hint keeps the write for it.
+    const hintsBefore = await gaugeValue(wide.url, 'shoal_hints_pending');
+    const quorum = await fetch(`${wide.url}/v1/kv/agreed`, { method: 'PUT', body: 'q' });
+    expect(quorum.status).toBe(200);
+    expect(await (await fetch(`${wideToo.url}/v1/kv/agreed?consistency=all`)).status).toBe(503);
+    const all = await fetch(`${wide.url}/v1/kv/agreed?consistency=all`, {
+      method: 'PUT',
+      body: 'a',
+    });
+    expect(all.status).toBe(503);
+    expect(await all.json()).toMatchObject({
+      error: { code: 'QUORUM_UNAVAILABLE', needed: 3, reached: 2 },
+    });
+    expect(await gaugeValue(wide.url, 'shoal_hints_pending')).toBeGreaterThanOrEqual(
+      hintsBefore + 1,
+    );
+  });
+
   it('counts and logs the anti-entropy visits it refuses, and the others keep serving', async () => {
     const [wide, wideToo] = nodes as [ShoalProcess, ShoalProcess];
     // A task that has not failed is reported at zero from the start (nothing expires here).
@@ -103,7 +142,7 @@ describe('a member with other placement settings', () => {
     // far fewer lines than failures.
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.length * 10).toBeLessThanOrEqual(failures);
-    expect(JSON.stringify(lines[0])).toContain('is not in 0..15');
+    expect(JSON.stringify(lines[0])).toContain('SHOAL_PARTITIONS=16');
 
     const put = await fetch(`${wide.url}/v1/kv/still-serving`, { method: 'PUT', body: 'yes' });
     expect(put.status).toBe(200);

@@ -37,7 +37,12 @@ describe('placement settings agreement', () => {
     agreement.review(members);
     agreement.review(members);
     expect(agreement.outvoted).toBe(true);
+    expect(agreement.refusal()).toMatch(/SHOAL_PARTITIONS=16 and most members 256/);
     expect(reported).toEqual(['a:256/3:partitions', 'b:256/3:partitions']);
+    // Back in line (the others left, say): it serves again.
+    agreement.review([member('self', { partitions: 16, replicationFactor: 3 })]);
+    expect(agreement.outvoted).toBe(false);
+    expect(agreement.refusal()).toBeUndefined();
   });
 
   it('keeps serving where most share its partition count, naming the member that differs', () => {
@@ -47,6 +52,7 @@ describe('placement settings agreement', () => {
       member('odd', { partitions: 64, replicationFactor: 3 }),
     ]);
     expect(agreement.outvoted).toBe(false);
+    expect(agreement.refusal()).toBeUndefined();
     expect(reported).toEqual(['odd:64/3:partitions']);
   });
 

@@ -1,0 +1,91 @@
+// While a node is outvoted on its partition count it serves no data, to clients or to peers; the
+// moment it is not, requests pass through untouched.
+
+import { describe, expect, it } from 'vitest';
+import type { KvService } from '../../../src/kv/kv-service.js';
+import { refusingHandlers, refusingKv } from '../../../src/replication/outvoted-guard.js';
+
+function recordingKv(calls: string[]): KvService {
+  return {
+    get: (key) => {
+      calls.push(`get ${key}`);
+      return Promise.resolve(undefined);
+    },
+    put: (request) => {
+      calls.push(`put ${request.key}`);
+      return Promise.resolve({ wallMs: 1, counter: 0, node: 'n' });
+    },
+    delete: (key) => {
+      calls.push(`delete ${key}`);
+      return Promise.resolve(undefined);
+    },
+    list: (request) => {
+      calls.push(`list ${request.prefix}`);
+      return Promise.resolve({ keys: [], resumeAfter: undefined });
+    },
+  };
+}
+
+describe('the outvoted guard', () => {
+  it('answers clients NOT_READY with the reason while refusing, and passes through otherwise', async () => {
+    const calls: string[] = [];
+    let reason: string | undefined = 'partition count differs';
+    const kv = refusingKv(recordingKv(calls), () => reason);
+    const refused = { code: 'NOT_READY', message: 'partition count differs' };
+    await expect(kv.get('k', 'quorum')).rejects.toMatchObject(refused);
+    await expect(
+      kv.put({
+        key: 'k',
+        value: Buffer.from('v'),
+        contentType: 'text/plain',
+        ttlMs: undefined,
+        consistency: 'quorum',
+      }),
+    ).rejects.toMatchObject(refused);
+    await expect(kv.delete('k', 'quorum')).rejects.toMatchObject(refused);
+    await expect(kv.list({ prefix: 'p', after: undefined, limit: 10 })).rejects.toMatchObject(
+      refused,
+    );
+    expect(calls).toEqual([]);
+
+    reason = undefined;
+    await kv.get('k', 'quorum');
+    await kv.put({
+      key: 'k',
+      value: Buffer.from('v'),
+      contentType: 'text/plain',
+      ttlMs: undefined,
+      consistency: 'quorum',
+    });
+    await kv.delete('k', 'quorum');
+    await kv.list({ prefix: 'p', after: undefined, limit: 10 });
+    expect(calls).toEqual(['get k', 'put k', 'delete k', 'list p']);
+  });
+
+  it('fails every peer request while refusing, without running its handler', async () => {
+    const ran: string[] = [];
+    let reason: string | undefined = 'partition count differs';
+    const handlers = refusingHandlers(
+      {
+        applyBatch: (params) => {
+          ran.push('applyBatch');
+          return Promise.resolve(params);
+        },
+        digest: () => {
+          ran.push('digest');
+          return Promise.resolve('d');
+        },
+      },
+      () => reason,
+    );
+    const from = { addr: '10.0.0.1', port: 7946 };
+    await expect(handlers['applyBatch']?.({ items: [] }, from)).rejects.toMatchObject({
+      code: 'NOT_READY',
+    });
+    await expect(handlers['digest']?.({}, from)).rejects.toMatchObject({ code: 'NOT_READY' });
+    expect(ran).toEqual([]);
+    reason = undefined;
+    expect(await handlers['applyBatch']?.({ items: [1] }, from)).toEqual({ items: [1] });
+    expect(ran).toEqual(['applyBatch']);
+  });
+});
