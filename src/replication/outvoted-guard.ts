@@ -7,6 +7,8 @@
 //   that did not answer, so its writes reach quorum on the others and a hint keeps them for this
 //   node's name; anti-entropy and hint delivery to it fail, and are counted as failures on the
 //   nodes that try, where shoal_background_errors_total shows them.
+// Its own anti-entropy and hint delivery go on: they are how the writes it acknowledged before it
+// was outvoted reach the others, which take records by key and hand them to their owners.
 
 import { ShoalError } from '../errors.js';
 import type { KvService } from '../kv/kv-service.js';
