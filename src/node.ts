@@ -247,17 +247,21 @@ export class ShoalNode {
   private async handOff(): Promise<void> {
     const startedMs = Date.now();
     const deadlineMs = startedMs + HAND_OFF_MS_MAX;
-    try {
-      const records = await this.antiEntropy.handOff(deadlineMs);
-      const hints = await this.handoff.deliver(deadlineMs);
-      this.logger.info(
-        { records, hints, hintsLeft: this.hints.pending, ms: Date.now() - startedMs },
-        'handed off partitions and hints',
-      );
-    } catch (err) {
-      // The other replicas still hold every acknowledged write; anti-entropy fills the new owners.
-      this.logger.warn({ err }, 'hand-off incomplete');
-    }
+    // Each part on its own: a failing partition hand-off must not keep the hints from leaving.
+    // What fails is not lost: the other replicas still hold every acknowledged write, and
+    // anti-entropy fills the new owners.
+    const records = await this.antiEntropy.handOff(deadlineMs).catch((err: unknown) => {
+      this.logger.warn({ err }, 'partition hand-off incomplete');
+      return undefined;
+    });
+    const hints = await this.handoff.deliver(deadlineMs).catch((err: unknown) => {
+      this.logger.warn({ err }, 'hint hand-off incomplete');
+      return undefined;
+    });
+    this.logger.info(
+      { records, hints, hintsLeft: this.hints.pending, ms: Date.now() - startedMs },
+      'handed off partitions and hints',
+    );
   }
 }
 

@@ -146,22 +146,45 @@ export class AntiEntropy {
       layoutMembers(members).filter((name) => name !== this.cluster.selfName),
     );
     let pushed = 0;
+    let failed = 0;
+    let firstFailure: unknown;
     try {
       for (const partition of this.store.heldPartitions()) {
         for (const owner of this.owners(layout, partition, members)) {
-          if (owner.state !== 'alive') continue;
-          for (;;) {
-            if (Date.now() > deadlineMs) return pushed;
-            const { copied } = await this.exchange(partition, owner, 'push');
-            pushed += copied;
-            if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+          if (owner.state !== 'alive' || !this.comparable(owner)) continue;
+          // One owner that fails must not keep the others from getting their partitions.
+          try {
+            for (;;) {
+              if (Date.now() > deadlineMs) return pushed;
+              const { copied } = await this.exchange(partition, owner, 'push');
+              pushed += copied;
+              if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+            }
+          } catch (err) {
+            failed++;
+            firstFailure ??= err;
           }
         }
+      }
+      if (failed > 0) {
+        const first = firstFailure instanceof Error ? firstFailure.message : String(firstFailure);
+        throw new Error(`${failed} partition hand-offs failed, the first: ${first}`);
       }
       return pushed;
     } finally {
       if (pushed > 0) this.observer.handedOff(pushed);
     }
+  }
+
+  /**
+   * Whether a member files keys as this node does. One that announces another partition count
+   * (a misconfigured node, which refuses data requests) holds no comparable partition: it is
+   * left alone, as a member that is down would be.
+   */
+  private comparable(member: MemberView): boolean {
+    return (
+      member.settings === undefined || member.settings.partitions === this.partitioner.partitions
+    );
   }
 
   /** Visits the next partition this node replicates or still holds; returns how many there are. */
@@ -196,9 +219,10 @@ export class AntiEntropy {
   private async sync(partition: number, replicas: MemberView[]): Promise<void> {
     let everyoneInSync = true;
     let repaired = 0;
+    let failure: unknown;
     for (const peer of replicas) {
       if (peer.name === this.cluster.selfName) continue;
-      if (peer.state !== 'alive') {
+      if (peer.state !== 'alive' || !this.comparable(peer)) {
         everyoneInSync = false;
         continue;
       }
@@ -211,19 +235,30 @@ export class AntiEntropy {
       ) {
         continue;
       }
-      const { copied, equalAt } = await this.exchange(partition, peer, 'both');
+      // A peer that fails must not keep this partition from the replicas after it.
+      let result: Exchange;
+      try {
+        result = await this.exchange(partition, peer, 'both');
+      } catch (err) {
+        failure ??= err;
+        everyoneInSync = false;
+        continue;
+      }
+      const { copied, equalAt } = result;
       if (equalAt === undefined) this.foundEqual.delete(pair);
       else this.foundEqual.set(pair, { digest: equalAt, atMs: Date.now() });
       repaired += copied;
       if (copied > 0) everyoneInSync = false;
     }
     if (repaired > 0) this.observer.repaired(repaired);
+    if (failure !== undefined) throw failure;
     if (everyoneInSync) await this.purgeTombstones(partition);
   }
 
   /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
   private async handOver(partition: number, owners: MemberView[]): Promise<void> {
-    if (owners.length === 0 || owners.some((owner) => owner.state !== 'alive')) return;
+    const ready = (owner: MemberView): boolean => owner.state === 'alive' && this.comparable(owner);
+    if (owners.length === 0 || !owners.every(ready)) return;
     let pushed = 0;
     let heldByAll: Map<string, Version> | undefined;
     for (const owner of owners) {

@@ -1,14 +1,18 @@
-// What a node does while its partition count is the odd one out (settings-agreement.ts): it files
-// keys under other partitions than everyone else, so nothing it answers about data can be
-// trusted. Readiness already keeps a Service's clients away; this refuses the requests that come
-// anyway.
+// What a node does while its partition count is the odd one out (settings-agreement.ts). It files
+// keys under other partitions than everyone else, and the only fix, a restart with the right
+// count, needs a new data directory (the old one keeps the count it was created with): whatever
+// it holds now will be gone. So it must not count as a copy of anything. Readiness already keeps
+// a Service's clients away; this refuses the data requests that come anyway.
 // - Clients (through port-forward, or a pod address) get 503 NOT_READY with the reason.
 // - Peers get an error for every data request. A coordinator then counts this node as a replica
-//   that did not answer, so its writes reach quorum on the others and a hint keeps them for this
-//   node's name; anti-entropy and hint delivery to it fail, and are counted as failures on the
-//   nodes that try, where shoal_background_errors_total shows them.
-// Its own anti-entropy and hint delivery go on: they are how the writes it acknowledged before it
-// was outvoted reach the others, which take records by key and hand them to their owners.
+//   that did not answer: its writes reach quorum on the others (with replication factor 3, not
+//   while one of those is down too), and a hint keeps each write for this node's name, for the
+//   hint window. Hint deliveries to it fail, and are counted on the nodes that try, where
+//   shoal_background_errors_total shows them. Anti-entropy leaves it out (anti-entropy.ts).
+// Its own anti-entropy leaves the others out in turn: their partitions are not its. Its hint
+// delivery goes on. A write it coordinated at quorum before it was outvoted also reached another
+// member, which hands it to the key's owners; one written with consistency=one may stay on it
+// alone.
 
 import { ShoalError } from '../errors.js';
 import type { KvService } from '../kv/kv-service.js';

@@ -5,10 +5,12 @@
 // - Partition count: no legitimate change goes through a mixed state (a data directory keeps the
 //   count it was created with), so a difference is a node started by mistake with another count:
 //   it places keys in other partitions, its reads miss what others wrote, anti-entropy compares
-//   partitions that do not match. A node whose count differs from more of the announcing members
-//   than share it (itself included) is the odd one out: it reports not ready, so clients are not
-//   sent to it, and refuses the data requests that reach it anyway (see outvoted-guard.ts). With
-//   a tie nobody can tell which side is wrong, and both keep serving.
+//   partitions that do not match. Every member that has not left votes for its count (a dead one
+//   too: it keeps its place in the layout). A node whose count has fewer votes than another is
+//   the odd one out: it reports not ready, so clients are not sent to it, and refuses the data
+//   requests that reach it anyway (see outvoted-guard.ts). It is back in line only once its count
+//   has more votes than any other; a tie from the start leaves every node serving, as nobody can
+//   tell which side is wrong.
 // - Replication factor: differs for a while during a rolling change of it, and placements mend
 //   through anti-entropy once every node runs with the new one. Logged only; readiness would halt
 //   the rollout at its first pod.
@@ -20,7 +22,7 @@ export type SettingsDifference = 'partitions' | 'replicationFactor';
 export class SettingsAgreement {
   private readonly reported = new Set<string>();
   private outvotedNow = false;
-  /** The partition count most differing members announce, while outvoted. */
+  /** The partition count with the most votes, while this node is outvoted. */
   private othersPartitions: number | undefined;
 
   constructor(
@@ -42,35 +44,27 @@ export class SettingsAgreement {
   refusal(): string | undefined {
     if (!this.outvotedNow) return undefined;
     return (
-      `this node has SHOAL_PARTITIONS=${this.own.partitions} and most members ` +
-      `${this.othersPartitions ?? 'another count'}: it serves no data until it runs with theirs`
+      `this node has SHOAL_PARTITIONS=${this.own.partitions}, more members run with ` +
+      `${this.othersPartitions}: it serves no data until it runs with theirs`
     );
   }
 
   /** Holds the members' announced settings against this node's; call on membership changes. */
   review(members: readonly MemberView[]): void {
-    let agreeing = 1; // this node
-    let differing = 0;
-    const differingCounts = new Map<number, number>();
+    // Votes per partition count: this node, and every member that has not left and says. A dead
+    // member keeps its vote, as it keeps its place in the layout (its pod comes back).
+    const votes = new Map<number, number>([[this.own.partitions, 1]]);
     for (const member of members) {
       const settings = member.settings;
       if (member.name === this.selfName || settings === undefined) continue;
-      if (member.state === 'left' || member.state === 'dead') continue;
+      if (member.state === 'left') continue;
+      votes.set(settings.partitions, (votes.get(settings.partitions) ?? 0) + 1);
       const difference: SettingsDifference | undefined =
         settings.partitions !== this.own.partitions
           ? 'partitions'
           : settings.replicationFactor !== this.own.replicationFactor
             ? 'replicationFactor'
             : undefined;
-      if (difference === 'partitions') {
-        differing++;
-        differingCounts.set(
-          settings.partitions,
-          (differingCounts.get(settings.partitions) ?? 0) + 1,
-        );
-      } else {
-        agreeing++;
-      }
       if (difference === undefined) continue;
       const id = `${member.name}/${settings.partitions}/${settings.replicationFactor}`;
       if (!this.reported.has(id)) {
@@ -78,7 +72,19 @@ export class SettingsAgreement {
         this.onDifference(member, settings, difference);
       }
     }
-    this.outvotedNow = differing > agreeing;
-    this.othersPartitions = [...differingCounts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+    const ours = votes.get(this.own.partitions) ?? 1;
+    const [leading, leadingVotes] = [...votes]
+      .filter(([count]) => count !== this.own.partitions)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])[0] ?? [undefined, 0];
+    if (leadingVotes > ours) {
+      // Another count has more votes than ours: this node is the one out of line.
+      this.outvotedNow = true;
+      this.othersPartitions = leading;
+    } else if (this.outvotedNow && ours > leadingVotes) {
+      // Back in line only with more votes than any other count. A tie keeps it out: a member
+      // that left for a restart must not let the odd node serve (and count in quorums) again.
+      this.outvotedNow = false;
+      this.othersPartitions = undefined;
+    }
   }
 }

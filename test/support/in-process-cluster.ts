@@ -3,7 +3,7 @@
 // target's handlers — or refused when the test has taken the target down. The real transport is
 // covered by the peer RPC tests and the real-process cluster tests.
 
-import type { ClusterView, MemberView } from '../../src/cluster/cluster-view.js';
+import type { ClusterView, MemberView, PlacementSettings } from '../../src/cluster/cluster-view.js';
 import type { MemberStateName } from '../../src/cluster/wire/messages.js';
 import { AntiEntropy, type AntiEntropyObserver } from '../../src/replication/anti-entropy.js';
 import { Coordinator, type HintSink } from '../../src/replication/coordinator.js';
@@ -42,6 +42,8 @@ export class InProcessCluster {
   readonly hanging = new Set<string>();
   /** Peer calls made so far, by method. */
   readonly calls = new Map<string, number>();
+  /** Placement settings members announce, by name (none announced when absent). */
+  readonly announced = new Map<string, PlacementSettings>();
   private generation = 0;
   private readonly partitioner: Partitioner;
 
@@ -124,7 +126,12 @@ export class InProcessCluster {
   }
 
   members(): MemberView[] {
-    return [...this.states].map(([name, state]) => testMember(name, state));
+    return [...this.states].map(([name, state]) => {
+      const settings = this.announced.get(name);
+      return settings === undefined
+        ? testMember(name, state)
+        : { ...testMember(name, state), settings };
+    });
   }
 
   /** Every node that is up visits each partition it replicates or holds, `passes` times over. */

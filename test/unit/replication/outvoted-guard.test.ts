@@ -5,23 +5,29 @@ import { describe, expect, it } from 'vitest';
 import type { KvService } from '../../../src/kv/kv-service.js';
 import { refusingHandlers, refusingKv } from '../../../src/replication/outvoted-guard.js';
 
+const VERSION = { wallMs: 1, counter: 0, node: 'n' };
+
 function recordingKv(calls: string[]): KvService {
   return {
-    get: (key) => {
-      calls.push(`get ${key}`);
-      return Promise.resolve(undefined);
+    get: (key, consistency) => {
+      calls.push(`get ${key} ${consistency}`);
+      return Promise.resolve({
+        value: Buffer.from('v'),
+        contentType: 'text/plain',
+        version: VERSION,
+      });
     },
     put: (request) => {
-      calls.push(`put ${request.key}`);
-      return Promise.resolve({ wallMs: 1, counter: 0, node: 'n' });
+      calls.push(`put ${request.key} ${request.consistency}`);
+      return Promise.resolve(VERSION);
     },
-    delete: (key) => {
-      calls.push(`delete ${key}`);
-      return Promise.resolve(undefined);
+    delete: (key, consistency) => {
+      calls.push(`delete ${key} ${consistency}`);
+      return Promise.resolve(VERSION);
     },
     list: (request) => {
-      calls.push(`list ${request.prefix}`);
-      return Promise.resolve({ keys: [], resumeAfter: undefined });
+      calls.push(`list ${request.prefix} ${request.limit}`);
+      return Promise.resolve({ keys: ['a'], resumeAfter: 'a' });
     },
   };
 }
@@ -49,17 +55,22 @@ describe('the outvoted guard', () => {
     expect(calls).toEqual([]);
 
     reason = undefined;
-    await kv.get('k', 'quorum');
-    await kv.put({
-      key: 'k',
-      value: Buffer.from('v'),
-      contentType: 'text/plain',
-      ttlMs: undefined,
-      consistency: 'quorum',
+    expect((await kv.get('k', 'one'))?.value.toString()).toBe('v');
+    expect(
+      await kv.put({
+        key: 'k',
+        value: Buffer.from('v'),
+        contentType: 'text/plain',
+        ttlMs: undefined,
+        consistency: 'all',
+      }),
+    ).toEqual(VERSION);
+    expect(await kv.delete('k', 'quorum')).toEqual(VERSION);
+    expect(await kv.list({ prefix: 'p', after: undefined, limit: 10 })).toEqual({
+      keys: ['a'],
+      resumeAfter: 'a',
     });
-    await kv.delete('k', 'quorum');
-    await kv.list({ prefix: 'p', after: undefined, limit: 10 });
-    expect(calls).toEqual(['get k', 'put k', 'delete k', 'list p']);
+    expect(calls).toEqual(['get k one', 'put k all', 'delete k quorum', 'list p 10']);
   });
 
   it('fails every peer request while refusing, without running its handler', async () => {

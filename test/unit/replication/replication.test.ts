@@ -278,6 +278,77 @@ describe('anti-entropy', () => {
   });
 });
 
+describe('anti-entropy past a replica it cannot compare with', () => {
+  /** Visits every partition `name` replicates once; returns how many visits failed. */
+  async function visitAll(cluster: InProcessCluster, name: string): Promise<number> {
+    let failures = 0;
+    const first = await cluster
+      .node(name)
+      .antiEntropy.step()
+      .catch(() => {
+        failures++;
+        return TEST_PARTITIONS;
+      });
+    for (let i = 1; i < first; i++) {
+      await cluster
+        .node(name)
+        .antiEntropy.step()
+        .catch(() => failures++);
+    }
+    return failures;
+  }
+
+  /** A key and its replicas in preference order, with a newer record on the last one only. */
+  async function newerOnLast(cluster: InProcessCluster): Promise<[string, string, string, string]> {
+    for (let i = 0; i < 50; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    await settle();
+    await cluster.antiEntropy(1);
+    const key = 'k7';
+    const [first, second, last] = replicasOfKey(cluster, key) as [string, string, string];
+    const newer = { ...(cluster.node(last).store.get(key) as StoredRecord) };
+    newer.version = { ...newer.version, wallMs: newer.version.wallMs + 1 };
+    newer.value = Buffer.from('only on the last');
+    await cluster.node(last).store.apply(newer);
+    return [key, first, second, last];
+  }
+
+  it('still brings the other replicas in line when one of them fails, and reports the failure', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const [key, first, second, last] = await newerOnLast(cluster);
+    cluster.down.add(first); // alive to the cluster, but every call to it fails
+    expect(await visitAll(cluster, last)).toBeGreaterThan(0);
+    expect(cluster.node(second).store.get(key)?.value.toString()).toBe('only on the last');
+  });
+
+  it('hands off to the other owners when one fails, then reports the failure', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    await settle();
+    const heldByLeaver = Array.from({ length: 200 }, (_, i) => `k${i}`).filter((key) =>
+      replicasOfKey(cluster, key).includes('n2'),
+    );
+    cluster.setState('n2', 'left');
+    cluster.down.add('n3'); // an owner that fails every call
+    await expect(cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000)).rejects.toThrow(
+      /partition hand-offs failed/,
+    );
+    for (const key of heldByLeaver) {
+      for (const owner of replicasOfKey(cluster, key).filter((name) => name !== 'n3')) {
+        expect(cluster.node(owner).store.get(key), `${key} on ${owner}`).toBeDefined();
+      }
+    }
+  });
+
+  it('leaves alone a replica that announces another partition count', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const [key, first, second, last] = await newerOnLast(cluster);
+    cluster.announced.set(first, { partitions: TEST_PARTITIONS * 2, replicationFactor: 3 });
+    expect(await visitAll(cluster, last)).toBe(0);
+    expect(cluster.node(second).store.get(key)?.value.toString()).toBe('only on the last');
+    expect(cluster.node(first).store.get(key)?.value.toString()).not.toBe('only on the last');
+  });
+});
+
 describe('rebalancing', () => {
   it('fills a member that joins and has former owners drop only what the new owners hold', async () => {
     const cluster = new InProcessCluster(NAMES);

@@ -1,5 +1,5 @@
 // Placement settings across members: differences are reported once, and the node whose partition
-// count most announcing members do not share is the one that stops being ready.
+// count has fewer votes than another is the one that stops being ready and serving.
 
 import { describe, expect, it } from 'vitest';
 import type { MemberView, PlacementSettings } from '../../../src/cluster/cluster-view.js';
@@ -37,12 +37,54 @@ describe('placement settings agreement', () => {
     agreement.review(members);
     agreement.review(members);
     expect(agreement.outvoted).toBe(true);
-    expect(agreement.refusal()).toMatch(/SHOAL_PARTITIONS=16 and most members 256/);
+    expect(agreement.refusal()).toMatch(/SHOAL_PARTITIONS=16, more members run with 256/);
     expect(reported).toEqual(['a:256/3:partitions', 'b:256/3:partitions']);
-    // Back in line (the others left, say): it serves again.
-    agreement.review([member('self', { partitions: 16, replicationFactor: 3 })]);
+  });
+
+  it('stays out on a tie once outvoted, and is back only with more votes than the others', () => {
+    const odd = { partitions: 16, replicationFactor: 3 };
+    const { agreement } = agreementOf(odd);
+    agreement.review([member('a', STANDARD), member('b', STANDARD)]);
+    expect(agreement.outvoted).toBe(true);
+    // One of the others leaves for a restart: one vote each, and the odd node stays out.
+    agreement.review([member('a', STANDARD, 'left'), member('b', STANDARD)]);
+    expect(agreement.outvoted).toBe(true);
+    expect(agreement.refusal()).toMatch(/more members run with 256/);
+    // Its count gains the most votes (the others were rebuilt with 16, say): it serves again.
+    agreement.review([member('a', odd), member('b', STANDARD)]);
     expect(agreement.outvoted).toBe(false);
     expect(agreement.refusal()).toBeUndefined();
+  });
+
+  it('counts the votes of dead members, which keep their place in the layout', () => {
+    const { agreement } = agreementOf({ partitions: 16, replicationFactor: 3 });
+    agreement.review([member('a', STANDARD, 'dead'), member('b', STANDARD, 'dead')]);
+    expect(agreement.outvoted).toBe(true);
+    // The other way round: two correct nodes down do not make the survivor the odd one.
+    const survivor = agreementOf(STANDARD).agreement;
+    survivor.review([
+      member('a', STANDARD, 'dead'),
+      member('b', STANDARD, 'dead'),
+      member('c', { partitions: 16, replicationFactor: 3 }),
+      member('d', { partitions: 16, replicationFactor: 3 }),
+    ]);
+    expect(survivor.outvoted).toBe(false);
+  });
+
+  it('names the count with the most votes, and keeps serving when no count has more than its own', () => {
+    const split = agreementOf(STANDARD).agreement;
+    split.review([
+      member('a', { partitions: 16, replicationFactor: 3 }),
+      member('b', { partitions: 16, replicationFactor: 3 }),
+      member('c', { partitions: 64, replicationFactor: 3 }),
+    ]);
+    expect(split.refusal()).toMatch(/SHOAL_PARTITIONS=256, more members run with 16:/);
+    const threeWays = agreementOf(STANDARD).agreement;
+    threeWays.review([
+      member('a', { partitions: 16, replicationFactor: 3 }),
+      member('b', { partitions: 64, replicationFactor: 3 }),
+    ]);
+    expect(threeWays.outvoted).toBe(false);
   });
 
   it('keeps serving where most share its partition count, naming the member that differs', () => {
@@ -63,14 +105,15 @@ describe('placement settings agreement', () => {
     expect(reported).toEqual(['a:256/3:replicationFactor', 'b:256/3:replicationFactor']);
   });
 
-  it('keeps serving on a tie, and ignores members that left, are dead or do not say', () => {
+  it('keeps serving on a tie, and ignores members that left or do not say', () => {
     const { agreement } = agreementOf(STANDARD);
     agreement.review([member('other', { partitions: 16, replicationFactor: 3 })]);
     expect(agreement.outvoted).toBe(false);
     agreement.review([
       member('gone', { partitions: 16, replicationFactor: 3 }, 'left'),
-      member('down', { partitions: 16, replicationFactor: 3 }, 'dead'),
+      member('gone-too', { partitions: 16, replicationFactor: 3 }, 'left'),
       member('quiet', undefined),
+      member('quiet-too', undefined),
     ]);
     expect(agreement.outvoted).toBe(false);
   });
