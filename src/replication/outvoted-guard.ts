@@ -21,30 +21,22 @@ import type { PeerRpcHandler } from './peer-rpc.js';
 /** Returns why this node must not serve data now, or undefined when it may. */
 export type Refusal = () => string | undefined;
 
-function check(refusal: Refusal): void {
+/**
+ * Runs `serve` unless `refusal` gives a reason, in which case the answer is NOT_READY. Not an
+ * async wrapper: it hands back `serve`'s own promise, adding no promise to the request path.
+ */
+function unlessRefused<T>(refusal: Refusal, serve: () => Promise<T>): Promise<T> {
   const reason = refusal();
-  if (reason !== undefined) throw new ShoalError('NOT_READY', reason);
+  return reason === undefined ? serve() : Promise.reject(new ShoalError('NOT_READY', reason));
 }
 
 /** The key-value service, answering NOT_READY while `refusal` gives a reason. */
 export function refusingKv(kv: KvService, refusal: Refusal): KvService {
   return {
-    get: async (key, consistency) => {
-      check(refusal);
-      return kv.get(key, consistency);
-    },
-    put: async (request) => {
-      check(refusal);
-      return kv.put(request);
-    },
-    delete: async (key, consistency) => {
-      check(refusal);
-      return kv.delete(key, consistency);
-    },
-    list: async (request) => {
-      check(refusal);
-      return kv.list(request);
-    },
+    get: (key, consistency) => unlessRefused(refusal, () => kv.get(key, consistency)),
+    put: (request) => unlessRefused(refusal, () => kv.put(request)),
+    delete: (key, consistency) => unlessRefused(refusal, () => kv.delete(key, consistency)),
+    list: (request) => unlessRefused(refusal, () => kv.list(request)),
   };
 }
 
@@ -56,10 +48,7 @@ export function refusingHandlers(
   return Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [
       method,
-      async (params: unknown, from) => {
-        check(refusal);
-        return handler(params, from);
-      },
+      (params: unknown, from) => unlessRefused(refusal, () => handler(params, from)),
     ]),
   );
 }
