@@ -36,7 +36,7 @@ export class RecordCache {
   /**
    * Entries in the order they were cached, oldest at `head`. An entry replaced or deleted since
    * stays here until eviction or compaction passes it (it is no longer the map's entry for its
-   * key); compaction keeps the array within about twice the entries.
+   * key); compaction keeps the whole array within about twice the entries.
    */
   private order: Entry[] = [];
   private head = 0;
@@ -62,7 +62,9 @@ export class RecordCache {
         this.bytes -= oldest.bytes;
       }
     }
-    if (this.order.length - this.head > 2 * this.entries.size + 64) this.compact();
+    // The whole array counts, evicted front included: new keys evict as fast as they arrive, and
+    // the slots behind `head` would otherwise keep every record ever cached.
+    if (this.order.length > 2 * this.entries.size + 64) this.compact();
   }
 
   delete(key: string): void {

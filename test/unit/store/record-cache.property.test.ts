@@ -111,6 +111,14 @@ describe('the record cache', () => {
     expect(order.length - head).toBeLessThanOrEqual(2 * KEYS.length + 64);
   });
 
+  it('lets go of what it evicted when every write is a new key', () => {
+    const cache = new RecordCache(10_000);
+    for (let i = 0; i < 100_000; i++) cache.set(record(`new-${i}`, 10));
+    const order = (cache as unknown as { order: unknown[] }).order;
+    // The records evicted long ago are no longer reachable from the cache.
+    expect(order.length).toBeLessThanOrEqual(2 * cache.size + 64);
+  });
+
   it('does not keep a large network chunk alive for a small value read from it', () => {
     // A value decoded from a peer frame or an HTTP body is a view into the read chunk.
     const chunk = Buffer.alloc(64 * 1024, 7);
