@@ -9,7 +9,7 @@ const META_FORMAT_HTTP_ONLY = 1;
 const META_FORMAT = 2;
 const META_BYTES = 9;
 
-export interface MemberMeta {
+interface MemberMeta {
   httpPort: number;
   /** 0 when the member does not say (an older format). */
   partitions: number;

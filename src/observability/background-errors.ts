@@ -11,9 +11,9 @@ import type { Logger } from './logger.js';
 export type BackgroundTask = 'anti-entropy' | 'hint-delivery' | 'expiry-sweep';
 
 /** Shortest time between two log lines about one task's failures. */
-export const BACKGROUND_ERROR_LOG_INTERVAL_MS = 60_000;
+const BACKGROUND_ERROR_LOG_INTERVAL_MS = 60_000;
 
-export type BackgroundErrorReporter = (task: BackgroundTask) => (err: unknown) => void;
+type BackgroundErrorReporter = (task: BackgroundTask) => (err: unknown) => void;
 
 export function backgroundErrors(
   registry: Registry,

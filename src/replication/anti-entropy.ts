@@ -20,7 +20,8 @@ import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
 import { BackgroundLoop } from '../background-loop.js';
 import { PeerBatcher } from './peer-batcher.js';
-import type { PeerCaller } from './peer-rpc.js';
+import { messageOf, type PeerCaller } from './peer-rpc.js';
+import { sharesPartitioning } from './settings-agreement.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
 
@@ -46,7 +47,7 @@ export const VERSIONS_PAGE_MAX = 20_000;
  * A change on the peer's side alone is the peer's to notice: its own visit finds its digest
  * changed and compares with this node, both ways.
  */
-export const EQUAL_RECHECK_MS = 60_000;
+const EQUAL_RECHECK_MS = 60_000;
 /** Tombstones purged per partition visit, at most. */
 const PURGE_RECORDS_PER_STEP_MAX = 1_000;
 const RPC_TIMEOUT_MS = 5_000;
@@ -149,13 +150,14 @@ export class AntiEntropy {
     let failed = 0;
     let firstFailure: unknown;
     try {
-      for (const partition of this.store.heldPartitions()) {
+      handOff: for (const partition of this.store.heldPartitions()) {
         for (const owner of this.owners(layout, partition, members)) {
-          if (owner.state !== 'alive' || !this.comparable(owner)) continue;
+          if (!this.usable(owner)) continue;
           // One owner that fails must not keep the others from getting their partitions.
           try {
             for (;;) {
-              if (Date.now() > deadlineMs) return pushed;
+              // Out of time: what failed so far is still reported.
+              if (Date.now() > deadlineMs) break handOff;
               const { copied } = await this.exchange(partition, owner, 'push');
               pushed += copied;
               if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
@@ -167,8 +169,9 @@ export class AntiEntropy {
         }
       }
       if (failed > 0) {
-        const first = firstFailure instanceof Error ? firstFailure.message : String(firstFailure);
-        throw new Error(`${failed} partition hand-offs failed, the first: ${first}`);
+        throw new Error(
+          `${failed} partition hand-offs failed, the first: ${messageOf(firstFailure)}`,
+        );
       }
       return pushed;
     } finally {
@@ -177,14 +180,12 @@ export class AntiEntropy {
   }
 
   /**
-   * Whether a member files keys as this node does. One that announces another partition count
-   * (a misconfigured node, which refuses data requests) holds no comparable partition: it is
-   * left alone, as a member that is down would be.
+   * Whether a member can be compared with now: it is alive, and files keys as this node does. One
+   * that announces another partition count (a misconfigured node, which refuses data requests)
+   * holds no comparable partition: it is left alone, as a member that is down would be.
    */
-  private comparable(member: MemberView): boolean {
-    return (
-      member.settings === undefined || member.settings.partitions === this.partitioner.partitions
-    );
+  private usable(member: MemberView): boolean {
+    return member.state === 'alive' && sharesPartitioning(member, this.partitioner.partitions);
   }
 
   /** Visits the next partition this node replicates or still holds; returns how many there are. */
@@ -222,7 +223,7 @@ export class AntiEntropy {
     let failure: unknown;
     for (const peer of replicas) {
       if (peer.name === this.cluster.selfName) continue;
-      if (peer.state !== 'alive' || !this.comparable(peer)) {
+      if (!this.usable(peer)) {
         everyoneInSync = false;
         continue;
       }
@@ -257,8 +258,7 @@ export class AntiEntropy {
 
   /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
   private async handOver(partition: number, owners: MemberView[]): Promise<void> {
-    const ready = (owner: MemberView): boolean => owner.state === 'alive' && this.comparable(owner);
-    if (owners.length === 0 || !owners.every(ready)) return;
+    if (owners.length === 0 || !owners.every((owner) => this.usable(owner))) return;
     let pushed = 0;
     let heldByAll: Map<string, Version> | undefined;
     for (const owner of owners) {

@@ -19,7 +19,7 @@ import type { KvService } from '../kv/kv-service.js';
 import type { PeerRpcHandler } from './peer-rpc.js';
 
 /** Returns why this node must not serve data now, or undefined when it may. */
-export type Refusal = () => string | undefined;
+type Refusal = () => string | undefined;
 
 /**
  * Runs `serve` unless `refusal` gives a reason, in which case the answer is NOT_READY. Not an

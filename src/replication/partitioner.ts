@@ -10,9 +10,9 @@
 // movement on a join: besides the ~1/M of replicas the newcomer takes, some move between old
 // members as the bound shifts. At 256 partitions a join from M members moves, as a multiple of
 // the ideal (median over each range): 1.04x for M = 3-9, 1.4x for 10-29, 2.0x for 30-59 (with
-// spikes to 4.7x where the bound crosses a whole number), 2.8x for 60-100, where each member
-// holds a dozen replicas or fewer and more partitions would spread the load finer. Bounding to
-// within one partition of the share instead gave 1.2x, 1.7x, 3.1x and 3.5x.
+// spikes to 4.7x where the bound crosses a whole number), 2.8x for 60-100 (spikes to 15.8x),
+// where each member holds 13 replicas or fewer and more partitions would spread the load finer.
+// Bounding to within one partition of the share instead gave 1.2x, 1.7x, 3.1x and 3.5x.
 //
 // Which names to pass: every member that has not left. Dead and suspect members keep their place
 // (a StatefulSet pod comes back under the same name, and its data with it); a member that left

@@ -89,7 +89,8 @@ function isRequestId(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= REQUEST_ID_MAX;
 }
 
-function messageOf(err: unknown): string {
+/** An error's message, or the thrown value as text. */
+export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -17,12 +17,19 @@
 
 import type { MemberView, PlacementSettings } from '../cluster/cluster-view.js';
 
-export type SettingsDifference = 'partitions' | 'replicationFactor';
+type SettingsDifference = 'partitions' | 'replicationFactor';
+
+/** Whether a member files keys under the same partitions (one that does not say is taken to). */
+export function sharesPartitioning(
+  member: Pick<MemberView, 'settings'>,
+  partitions: number,
+): boolean {
+  return member.settings === undefined || member.settings.partitions === partitions;
+}
 
 export class SettingsAgreement {
   private readonly reported = new Set<string>();
-  private outvotedNow = false;
-  /** The partition count with the most votes, while this node is outvoted. */
+  /** The partition count with the most votes while this node is outvoted; undefined when not. */
   private othersPartitions: number | undefined;
 
   constructor(
@@ -37,12 +44,12 @@ export class SettingsAgreement {
 
   /** Whether the last review found this node's partition count the odd one out. */
   get outvoted(): boolean {
-    return this.outvotedNow;
+    return this.othersPartitions !== undefined;
   }
 
   /** Why this node must not serve data, while it is outvoted; undefined otherwise. */
   refusal(): string | undefined {
-    if (!this.outvotedNow) return undefined;
+    if (this.othersPartitions === undefined) return undefined;
     return (
       `this node has SHOAL_PARTITIONS=${this.own.partitions}, more members run with ` +
       `${this.othersPartitions}: it serves no data until it runs with theirs`
@@ -72,18 +79,23 @@ export class SettingsAgreement {
         this.onDifference(member, settings, difference);
       }
     }
-    const ours = votes.get(this.own.partitions) ?? 1;
-    const [leading, leadingVotes] = [...votes]
-      .filter(([count]) => count !== this.own.partitions)
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])[0] ?? [undefined, 0];
+    const ours = votes.get(this.own.partitions) as number;
+    // The other count with the most votes (on equal votes, the smaller count).
+    let leading: number | undefined;
+    let leadingVotes = 0;
+    for (const [count, n] of votes) {
+      if (count === this.own.partitions) continue;
+      if (n > leadingVotes || (n === leadingVotes && count < (leading ?? Infinity))) {
+        leading = count;
+        leadingVotes = n;
+      }
+    }
     if (leadingVotes > ours) {
       // Another count has more votes than ours: this node is the one out of line.
-      this.outvotedNow = true;
       this.othersPartitions = leading;
-    } else if (this.outvotedNow && ours > leadingVotes) {
+    } else if (ours > leadingVotes) {
       // Back in line only with more votes than any other count. A tie keeps it out: a member
       // that left for a restart must not let the odd node serve (and count in quorums) again.
-      this.outvotedNow = false;
       this.othersPartitions = undefined;
     }
   }

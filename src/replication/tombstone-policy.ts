@@ -7,7 +7,7 @@
 import type { StoredRecord } from '../store/record.js';
 
 /** The longest time between two looks over a partition for tombstones to purge. */
-export const PURGE_SCAN_INTERVAL_MS_MAX = 60 * 60 * 1000;
+const PURGE_SCAN_INTERVAL_MS_MAX = 60 * 60 * 1000;
 
 export class TombstonePolicy {
   constructor(

@@ -69,8 +69,17 @@ describe('PrometheusRule', () => {
   });
 
   it('fires each alert when it should and not otherwise (promtool test rules)', async () => {
+    /** A shoal pod's target labels, as an alert carries them. */
+    const podLabels = (n: number): Record<string, string> => ({
+      job: 'shoal',
+      instance: `10.244.1.${n}:8080`,
+      pod: `shoal-${n}`,
+    });
+    /** The same labels as a series selector. */
     const pod = (n: number): string =>
-      `job="shoal", instance="10.244.1.${n}:8080", pod="shoal-${n}"`;
+      Object.entries(podLabels(n))
+        .map(([name, value]) => `${name}="${value}"`)
+        .join(', ');
     const tests = {
       rule_files: ['rules.yaml'],
       evaluation_interval: '1m',
@@ -92,9 +101,7 @@ describe('PrometheusRule', () => {
                 {
                   exp_labels: {
                     severity: 'critical',
-                    job: 'shoal',
-                    instance: '10.244.1.0:8080',
-                    pod: 'shoal-0',
+                    ...podLabels(0),
                   },
                   exp_annotations: {
                     summary: 'shoal node 10.244.1.0:8080 is down',
@@ -127,9 +134,7 @@ describe('PrometheusRule', () => {
                 {
                   exp_labels: {
                     severity: 'warning',
-                    job: 'shoal',
-                    instance: '10.244.1.2:8080',
-                    pod: 'shoal-2',
+                    ...podLabels(2),
                     state: 'dead',
                   },
                   exp_annotations: {
@@ -193,9 +198,7 @@ describe('PrometheusRule', () => {
                 {
                   exp_labels: {
                     severity: 'warning',
-                    job: 'shoal',
-                    instance: '10.244.1.0:8080',
-                    pod: 'shoal-0',
+                    ...podLabels(0),
                   },
                   exp_annotations: {
                     summary: 'shoal node 10.244.1.0:8080 holds 2000 undelivered hints',
@@ -235,9 +238,7 @@ describe('PrometheusRule', () => {
                 {
                   exp_labels: {
                     severity: 'warning',
-                    job: 'shoal',
-                    instance: '10.244.1.0:8080',
-                    pod: 'shoal-0',
+                    ...podLabels(0),
                     task: 'anti-entropy',
                   },
                   exp_annotations: {

@@ -4,7 +4,7 @@
 // back, after which the replica holds exactly what the others hold.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gaugeValue, sampleValue, waitFor } from '../e2e/helpers.js';
+import { gaugeValue, sampleValue, waitUntil } from '../e2e/helpers.js';
 import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const HTTP_PORT = 18_080;
@@ -45,11 +45,6 @@ async function digests(n: ShoalProcess): Promise<Map<number, string>> {
   return new Map(body.partitions.map((p) => [p.id, p.digest]));
 }
 
-/** Polls `check` every 200 ms until it holds, for up to 30 s. */
-function until(what: string, check: () => Promise<boolean>): Promise<true> {
-  return waitFor(what, async () => ((await check()) ? true : undefined), 30_000, 200);
-}
-
 async function aliveCount(n: ShoalProcess): Promise<number> {
   const body = (await (await fetch(`${n.url}/v1/cluster/members`)).json()) as {
     members: { state: string }[];
@@ -59,7 +54,7 @@ async function aliveCount(n: ShoalProcess): Promise<number> {
 
 beforeAll(async () => {
   for (const [i, n] of (await Promise.all(ips.map((_, i) => start(i)))).entries()) nodes[i] = n;
-  await until('three alive members', async () => (await aliveCount(node(0))) === 3);
+  await waitUntil('three alive members', async () => (await aliveCount(node(0))) === 3);
 }, 60_000);
 
 afterAll(async () => {
@@ -76,7 +71,7 @@ describe('hinted handoff between real nodes', () => {
       const res = await fetch(`${node(0).url}/v1/kv/h${i}`, { method: 'PUT', body: `v${i}` });
       expect(res.status, await res.text()).toBe(200);
     }
-    await until(
+    await waitUntil(
       'a hint for every write',
       async () => (await gaugeValue(node(0).url, 'shoal_hints_pending')) === KEYS,
     );
@@ -87,13 +82,13 @@ describe('hinted handoff between real nodes', () => {
     expect(await gaugeValue(node(0).url, 'shoal_hints_pending')).toBe(KEYS);
 
     nodes[2] = await start(2);
-    await until(
+    await waitUntil(
       'hints delivered',
       async () => (await gaugeValue(node(0).url, 'shoal_hints_pending')) === 0,
     );
     expect(await sampleValue(node(0).url, 'shoal_hints_total', { event: 'delivered' })).toBe(KEYS);
     // The returning replica holds exactly what the coordinator holds, partition by partition.
-    await until('equal digests', async () => {
+    await waitUntil('equal digests', async () => {
       const [here, there] = await Promise.all([digests(node(0)), digests(node(2))]);
       return here.size > 0 && [...here].every(([id, digest]) => there.get(id) === digest);
     });

@@ -58,6 +58,15 @@ export async function waitFor<T>(
   }
 }
 
+/** Polls `check` every 200 ms until it holds, for up to 30 s (a cluster's pace, not a node's). */
+export function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<true> {
+  return waitFor(what, async () => ((await check()) ? true : undefined), timeoutMs, 200);
+}
+
 /**
  * Writes `bytes` on a fresh TCP connection and returns what the server sent back before it
  * closed the connection (or before `timeoutMs`, when the connection is closed from this side).

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
-import { gaugeValue } from './helpers.js';
+import { gaugeValue, sampleValue } from './helpers.js';
 
 const PARTITIONS = 8;
 /** Anti-entropy visits one partition per 40 ms, so every partition within a second or so. */
@@ -49,7 +49,7 @@ describe('tombstones on a real node', () => {
     const deadline = Date.now() + PURGE_WAIT_MS;
     while ((await heldRecords()) > 10 && Date.now() < deadline) await sleep(200);
     expect(await heldRecords()).toBe(10);
-    expect(await gaugeValue(node.url, 'shoal_tombstones_purged_total')).toBe(10);
+    expect(await sampleValue(node.url, 'shoal_tombstones_purged_total')).toBe(10);
     for (let i = 0; i < 20; i++) {
       expect((await fetch(`${node.url}/v1/kv/t${i}`)).status).toBe(i < 10 ? 404 : 200);
     }

@@ -290,6 +290,7 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
     `shoal serve (${nodeName}, ${url}, data ${dataDir}) ${what}\n--- output ---\n${output()}`;
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+  const probe = options.waitFor === 'live' ? 'healthz' : 'readyz';
   for (;;) {
     if (spawnError !== undefined) throw new Error(describeFailure(`failed: ${spawnError.message}`));
     if (exitStatus !== undefined) {
@@ -300,7 +301,7 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
       );
       throw output().includes('EADDRINUSE') ? new PortTakenError(message) : new Error(message);
     }
-    if (await isReady(url, options.waitFor === 'live' ? 'healthz' : 'readyz')) {
+    if (await isReady(url, probe)) {
       // The port was free when picked; make sure the node answering is this one.
       const self = await selfName(url);
       if (self === undefined || self === nodeName) break;
@@ -309,7 +310,6 @@ async function startOnce(options: StartShoalOptions): Promise<ShoalProcess> {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      const probe = options.waitFor === 'live' ? 'healthz' : 'readyz';
       throw new Error(describeFailure(`did not answer GET /${probe} with 200 in time`));
     }
     await sleep(READY_POLL_MS);

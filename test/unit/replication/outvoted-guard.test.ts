@@ -2,10 +2,21 @@
 // moment it is not, requests pass through untouched.
 
 import { describe, expect, it } from 'vitest';
-import type { KvService } from '../../../src/kv/kv-service.js';
+import type { Consistency } from '../../../src/config.js';
+import type { KvService, PutRequest } from '../../../src/kv/kv-service.js';
 import { refusingHandlers, refusingKv } from '../../../src/replication/outvoted-guard.js';
 
 const VERSION = { wallMs: 1, counter: 0, node: 'n' };
+
+function putRequest(consistency: Consistency): PutRequest {
+  return {
+    key: 'k',
+    value: Buffer.from('v'),
+    contentType: 'text/plain',
+    ttlMs: undefined,
+    consistency,
+  };
+}
 
 function recordingKv(calls: string[]): KvService {
   return {
@@ -39,15 +50,7 @@ describe('the outvoted guard', () => {
     const kv = refusingKv(recordingKv(calls), () => reason);
     const refused = { code: 'NOT_READY', message: 'partition count differs' };
     await expect(kv.get('k', 'quorum')).rejects.toMatchObject(refused);
-    await expect(
-      kv.put({
-        key: 'k',
-        value: Buffer.from('v'),
-        contentType: 'text/plain',
-        ttlMs: undefined,
-        consistency: 'quorum',
-      }),
-    ).rejects.toMatchObject(refused);
+    await expect(kv.put(putRequest('quorum'))).rejects.toMatchObject(refused);
     await expect(kv.delete('k', 'quorum')).rejects.toMatchObject(refused);
     await expect(kv.list({ prefix: 'p', after: undefined, limit: 10 })).rejects.toMatchObject(
       refused,
@@ -56,15 +59,7 @@ describe('the outvoted guard', () => {
 
     reason = undefined;
     expect((await kv.get('k', 'one'))?.value.toString()).toBe('v');
-    expect(
-      await kv.put({
-        key: 'k',
-        value: Buffer.from('v'),
-        contentType: 'text/plain',
-        ttlMs: undefined,
-        consistency: 'all',
-      }),
-    ).toEqual(VERSION);
+    expect(await kv.put(putRequest('all'))).toEqual(VERSION);
     expect(await kv.delete('k', 'quorum')).toEqual(VERSION);
     expect(await kv.list({ prefix: 'p', after: undefined, limit: 10 })).toEqual({
       keys: ['a'],

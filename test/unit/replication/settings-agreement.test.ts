@@ -8,6 +8,7 @@ import { SettingsAgreement } from '../../../src/replication/settings-agreement.j
 import { testMember } from '../../support/in-process-cluster.js';
 
 const STANDARD = { partitions: 256, replicationFactor: 3 };
+const SIXTEEN = { partitions: 16, replicationFactor: 3 };
 
 function member(
   name: string,
@@ -28,12 +29,8 @@ function agreementOf(own: PlacementSettings) {
 
 describe('placement settings agreement', () => {
   it('makes the odd one out not ready, and reports each difference once', () => {
-    const members = [
-      member('self', { partitions: 16, replicationFactor: 3 }),
-      member('a', STANDARD),
-      member('b', STANDARD),
-    ];
-    const { agreement, reported } = agreementOf({ partitions: 16, replicationFactor: 3 });
+    const members = [member('self', SIXTEEN), member('a', STANDARD), member('b', STANDARD)];
+    const { agreement, reported } = agreementOf(SIXTEEN);
     agreement.review(members);
     agreement.review(members);
     expect(agreement.outvoted).toBe(true);
@@ -42,8 +39,7 @@ describe('placement settings agreement', () => {
   });
 
   it('stays out on a tie once outvoted, and is back only with more votes than the others', () => {
-    const odd = { partitions: 16, replicationFactor: 3 };
-    const { agreement } = agreementOf(odd);
+    const { agreement } = agreementOf(SIXTEEN);
     agreement.review([member('a', STANDARD), member('b', STANDARD)]);
     expect(agreement.outvoted).toBe(true);
     // One of the others leaves for a restart: one vote each, and the odd node stays out.
@@ -51,13 +47,13 @@ describe('placement settings agreement', () => {
     expect(agreement.outvoted).toBe(true);
     expect(agreement.refusal()).toMatch(/more members run with 256/);
     // Its count gains the most votes (the others were rebuilt with 16, say): it serves again.
-    agreement.review([member('a', odd), member('b', STANDARD)]);
+    agreement.review([member('a', SIXTEEN), member('b', STANDARD)]);
     expect(agreement.outvoted).toBe(false);
     expect(agreement.refusal()).toBeUndefined();
   });
 
   it('counts the votes of dead members, which keep their place in the layout', () => {
-    const { agreement } = agreementOf({ partitions: 16, replicationFactor: 3 });
+    const { agreement } = agreementOf(SIXTEEN);
     agreement.review([member('a', STANDARD, 'dead'), member('b', STANDARD, 'dead')]);
     expect(agreement.outvoted).toBe(true);
     // The other way round: two correct nodes down do not make the survivor the odd one.
@@ -65,8 +61,8 @@ describe('placement settings agreement', () => {
     survivor.review([
       member('a', STANDARD, 'dead'),
       member('b', STANDARD, 'dead'),
-      member('c', { partitions: 16, replicationFactor: 3 }),
-      member('d', { partitions: 16, replicationFactor: 3 }),
+      member('c', SIXTEEN),
+      member('d', SIXTEEN),
     ]);
     expect(survivor.outvoted).toBe(false);
   });
@@ -74,16 +70,13 @@ describe('placement settings agreement', () => {
   it('names the count with the most votes, and keeps serving when no count has more than its own', () => {
     const split = agreementOf(STANDARD).agreement;
     split.review([
-      member('a', { partitions: 16, replicationFactor: 3 }),
-      member('b', { partitions: 16, replicationFactor: 3 }),
+      member('a', SIXTEEN),
+      member('b', SIXTEEN),
       member('c', { partitions: 64, replicationFactor: 3 }),
     ]);
     expect(split.refusal()).toMatch(/SHOAL_PARTITIONS=256, more members run with 16:/);
     const threeWays = agreementOf(STANDARD).agreement;
-    threeWays.review([
-      member('a', { partitions: 16, replicationFactor: 3 }),
-      member('b', { partitions: 64, replicationFactor: 3 }),
-    ]);
+    threeWays.review([member('a', SIXTEEN), member('b', { partitions: 64, replicationFactor: 3 })]);
     expect(threeWays.outvoted).toBe(false);
   });
 
@@ -107,11 +100,11 @@ describe('placement settings agreement', () => {
 
   it('keeps serving on a tie, and ignores members that left or do not say', () => {
     const { agreement } = agreementOf(STANDARD);
-    agreement.review([member('other', { partitions: 16, replicationFactor: 3 })]);
+    agreement.review([member('other', SIXTEEN)]);
     expect(agreement.outvoted).toBe(false);
     agreement.review([
-      member('gone', { partitions: 16, replicationFactor: 3 }, 'left'),
-      member('gone-too', { partitions: 16, replicationFactor: 3 }, 'left'),
+      member('gone', SIXTEEN, 'left'),
+      member('gone-too', SIXTEEN, 'left'),
       member('quiet', undefined),
       member('quiet-too', undefined),
     ]);
@@ -120,7 +113,7 @@ describe('placement settings agreement', () => {
 
   it('reports a member again when it comes back with yet other settings', () => {
     const { agreement, reported } = agreementOf(STANDARD);
-    agreement.review([member('a', { partitions: 16, replicationFactor: 3 })]);
+    agreement.review([member('a', SIXTEEN)]);
     agreement.review([member('a', { partitions: 32, replicationFactor: 3 })]);
     expect(reported).toEqual(['a:16/3:partitions', 'a:32/3:partitions']);
   });
