@@ -184,7 +184,9 @@ export class ShoalNode {
       throw err;
     }
     sweeper.start();
-    antiEntropy.start(failed('anti-entropy'));
+    // While outvoted on its partition count this node has nobody to compare with: the others
+    // file keys otherwise, and any that share its count refuse data requests as it does.
+    antiEntropy.start(failed('anti-entropy'), () => agreement.outvoted);
     handoff.start(failed('hint-delivery'));
     logger.info(
       {

@@ -103,9 +103,16 @@ export class AntiEntropy {
     this.applies = new PeerBatcher(rpc, 'applyBatch', RPC_TIMEOUT_MS);
   }
 
-  /** Visits a partition every PARTITION_STEP_MS; a visit that fails goes to `onError`. */
-  start(onError: (err: unknown) => void): void {
-    this.loop ??= new BackgroundLoop(PARTITION_STEP_MS, () => this.step(), onError);
+  /**
+   * Visits a partition every PARTITION_STEP_MS, except while `paused` says so; a visit that fails
+   * goes to `onError`.
+   */
+  start(onError: (err: unknown) => void, paused: () => boolean = () => false): void {
+    this.loop ??= new BackgroundLoop(
+      PARTITION_STEP_MS,
+      () => (paused() ? Promise.resolve(0) : this.step()),
+      onError,
+    );
     this.loop.start();
   }
 

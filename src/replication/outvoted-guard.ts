@@ -9,7 +9,8 @@
 //   while one of those is down too), and a hint keeps each write for this node's name, for the
 //   hint window. Hint deliveries to it fail, and are counted on the nodes that try, where
 //   shoal_background_errors_total shows them. Anti-entropy leaves it out (anti-entropy.ts).
-// Its own anti-entropy leaves the others out in turn: their partitions are not its. Its hint
+// Its own anti-entropy pauses: the others' partitions are not its, and any member that shares its
+// count refuses data requests as it does. Its hint
 // delivery goes on. A write it coordinated at quorum before it was outvoted also reached another
 // member, which hands it to the key's owners; one written with consistency=one may stay on it
 // alone.

@@ -339,6 +339,32 @@ describe('anti-entropy past a replica it cannot compare with', () => {
     expect(lacking()).toBe(0);
   });
 
+  it('visits nothing while paused (a node outvoted on its partition count)', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    await seed50(cluster);
+    // New writes in every partition: any visit from here on compares with a peer.
+    for (let i = 0; i < 50; i++) await put(cluster, 'n0', `more${i}`, 'v');
+    await settle();
+    let paused = true;
+    const failures: unknown[] = [];
+    const node = cluster.node('n0').antiEntropy;
+    const digests = (): number => cluster.calls.get('digest') ?? 0;
+    const before = digests();
+    node.start(
+      (err) => failures.push(err),
+      () => paused,
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(digests()).toBe(before);
+      paused = false;
+      await expect.poll(digests, { timeout: 5_000 }).toBeGreaterThan(before);
+    } finally {
+      await node.stop();
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('leaves alone a replica that announces another partition count', async () => {
     const cluster = new InProcessCluster(NAMES);
     const [key, first, second, last] = await newerOnLast(cluster);
