@@ -97,9 +97,18 @@ export class ShoalNode {
         );
       }
     });
-    const reviewSettings = (): void => agreement.review(membership.members());
-    membership.on('member', reviewSettings);
-    reviewSettings();
+    // Events come in batches (a push-pull can bring every member at once): one review per batch,
+    // not one per event, each of which looks over every member.
+    let reviewQueued = false;
+    membership.on('member', () => {
+      if (reviewQueued) return;
+      reviewQueued = true;
+      queueMicrotask(() => {
+        reviewQueued = false;
+        agreement.review(membership.members());
+      });
+    });
+    agreement.review(membership.members());
     const partitioner = new Partitioner(config.partitions, config.replicationFactor);
     const rpc = new PeerRpcClient(membership.peerEnvelope);
     const tombstones = new TombstonePolicy(config.tombstoneGraceMs);
