@@ -64,6 +64,28 @@ export function parseWrk(out: string): WrkReport {
   };
 }
 
+/** wrk's arguments for one closed-loop run of a Lua script against a URL, latency included. */
+export function wrkArgs(run: {
+  threads: number;
+  connections: number;
+  durationS: number;
+  script: string;
+  url: string;
+}): string[] {
+  return [
+    '-t',
+    String(run.threads),
+    '-c',
+    String(run.connections),
+    '-d',
+    `${run.durationS}s`,
+    '--latency',
+    '-s',
+    run.script,
+    run.url,
+  ];
+}
+
 /**
  * Runs wrk to completion and returns its standard output. `onSpawn` hands the process to the
  * caller, so that an interrupted benchmark can stop it.

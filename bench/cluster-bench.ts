@@ -40,6 +40,7 @@ import {
   stop,
   VALUE,
   waitFor,
+  wrkArgs,
   type WrkReport,
 } from './bench-kit.js';
 
@@ -339,18 +340,13 @@ async function load(
   if (stopping) throw new Error('interrupted');
   const cpuBefore = cpuUs(system);
   const runs = SPLIT.map((connections, node) => {
-    const args = [
-      '-t',
-      '1',
-      '-c',
-      String(connections),
-      '-d',
-      `${durationS}s`,
-      '--latency',
-      '-s',
-      wrkScript(system, op, node, round),
-      system === 'shoal' ? shoalUrl(node) : etcdUrl(node),
-    ];
+    const args = wrkArgs({
+      threads: 1,
+      connections,
+      durationS,
+      script: wrkScript(system, op, node, round),
+      url: system === 'shoal' ? shoalUrl(node) : etcdUrl(node),
+    });
     if (system === 'etcd') args.push('--', op === 'PUT' ? 'put' : 'get');
     return runWrk(args, (child) => {
       wrks.add(child);
@@ -488,15 +484,18 @@ function onSignal(signal: NodeJS.Signals): void {
   void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 
+/** The result table's columns: heading, width and the figure. */
+const COLUMNS: readonly [string, number, (r: Combined) => string][] = [
+  ['req/s', 8, (r) => r.rps.toFixed(0)],
+  ['p50 ms', 9, (r) => r.p50Ms.toFixed(2)],
+  ['p99 ms', 9, (r) => r.p99Ms.toFixed(2)],
+  ['worst p99', 11, (r) => r.worstP99Ms.toFixed(2)],
+  ['cpu us/req', 10, (r) => r.cpuUsPerReq.toFixed(0)],
+  ['errors', 7, (r) => String(r.errors)],
+];
+
 function fmt(r: Combined): string {
-  return [
-    r.rps.toFixed(0).padStart(8),
-    r.p50Ms.toFixed(2).padStart(9),
-    r.p99Ms.toFixed(2).padStart(9),
-    r.worstP99Ms.toFixed(2).padStart(11),
-    r.cpuUsPerReq.toFixed(0).padStart(10),
-    String(r.errors).padStart(7),
-  ].join(' ');
+  return COLUMNS.map(([, width, figure]) => figure(r).padStart(width)).join(' ');
 }
 
 async function main(): Promise<void> {
@@ -598,15 +597,8 @@ async function main(): Promise<void> {
     console.log(
       `Load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}.`,
     );
-    const columns = [
-      'req/s'.padStart(8),
-      'p50 ms'.padStart(9),
-      'p99 ms'.padStart(9),
-      'worst p99'.padStart(11),
-      'cpu us/req'.padStart(10),
-      'errors'.padStart(7),
-    ];
-    console.log(`\n${''.padEnd(10)}${columns.join(' ')}`);
+    const headings = COLUMNS.map(([heading, width]) => heading.padStart(width));
+    console.log(`\n${''.padEnd(10)}${headings.join(' ')}`);
     const summary: Record<string, Combined> = {};
     for (const [name, results] of Object.entries(runs)) {
       const r = best(results);

@@ -22,6 +22,7 @@ import {
   stop,
   VALUE,
   waitFor,
+  wrkArgs,
   type Result,
 } from './bench-kit.js';
 
@@ -53,18 +54,15 @@ async function preload(base: string): Promise<void> {
 }
 
 async function wrk(base: string, script: string): Promise<Result> {
-  const out = await runWrk([
-    '-t',
-    String(WRK_THREADS),
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    `${DURATION_S}s`,
-    '--latency',
-    '-s',
-    join(ROOT, 'bench/wrk', script),
-    base,
-  ]);
+  const out = await runWrk(
+    wrkArgs({
+      threads: WRK_THREADS,
+      connections: CONNECTIONS,
+      durationS: DURATION_S,
+      script: join(ROOT, 'bench/wrk', script),
+      url: base,
+    }),
+  );
   const report = parseWrk(out);
   if (report.non2xx > 0) throw new Error(`wrk saw ${report.non2xx} error responses:\n${out}`);
   return report;
