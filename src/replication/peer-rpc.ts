@@ -37,6 +37,13 @@ export const PEER_RPC_REQUEST_TIMEOUT_MS = 10_000;
 /** Calls to one peer awaiting replies at once; more are refused with PEER_OVERLOADED. */
 export const PEER_RPC_INFLIGHT_PER_PEER_MAX = 1_024;
 /**
+ * Request bytes waiting to leave for one peer, at most; more calls are refused with
+ * PEER_OVERLOADED. A peer that stops reading (its process stopped, its store stalled) leaves the
+ * bytes of requests that already timed out in the socket, where the in-flight count no longer
+ * sees them. Two of the largest frames, so one large request never blocks the next.
+ */
+export const PEER_RPC_UNSENT_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
+/**
  * A connection with nothing in flight for this long is closed. Below the transport's inbound idle
  * timeout (60 s), so the client, not the server, normally ends an idle connection.
  */
@@ -129,6 +136,11 @@ class PeerConnection {
     this.socket.on('error', (err) => this.fail('PEER_UNREACHABLE', err.message));
     this.socket.on('close', () => this.fail('PEER_UNREACHABLE', 'connection closed'));
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+  }
+
+  /** Request bytes written but not yet taken by the peer's side of the connection. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
   }
 
   /** A request id not in flight on this connection. */
@@ -283,6 +295,14 @@ export class PeerRpcClient implements PeerCaller {
         new PeerRpcError(
           'PEER_OVERLOADED',
           `${describePeer(to)}: ${conn.pending.size} calls already in flight`,
+        ),
+      );
+    }
+    if (conn !== undefined && conn.unsentBytes > PEER_RPC_UNSENT_BYTES_MAX) {
+      return Promise.reject(
+        new PeerRpcError(
+          'PEER_OVERLOADED',
+          `${describePeer(to)}: ${conn.unsentBytes} bytes of requests not yet taken by the peer`,
         ),
       );
     }

@@ -8,6 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Envelope, DropReason } from '../envelope.js';
 import { FrameDecoder, frame } from '../wire/stream-frame.js';
+import { STREAM_FRAME_BYTES_MAX } from '../wire/limits.js';
 import { writeCorked } from './corked-write.js';
 import { CodecError } from '../wire/codec-error.js';
 
@@ -28,6 +29,11 @@ export const STREAM_IDLE_TIMEOUT_MS = 60_000;
  * read until some answers are out (TCP backpressure then slows the sender).
  */
 export const STREAM_INFLIGHT_PER_CONNECTION_MAX = 256;
+/**
+ * Reply bytes one connection may have waiting to be sent; past it the connection stops being read
+ * until the peer has taken them. Two of the largest frames, so one large reply never stalls it.
+ */
+export const STREAM_UNSENT_REPLY_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
 /** Default deadline for one stream request (connect, send, reply). */
 export const STREAM_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -171,28 +177,40 @@ export class GossipTransport {
     // Frames of one connection are answered concurrently, replies in whatever order they are
     // ready (a replication request carries its id): writes that arrive together then share one
     // store commit, instead of each waiting for the commit of the one before.
+    // Frames are taken up only while fewer than STREAM_INFLIGHT_PER_CONNECTION_MAX are being
+    // answered and the peer takes its replies; the rest wait, and the connection is not read
+    // meanwhile (TCP backpressure then slows the sender). A peer that sends requests and never
+    // reads the replies would otherwise make this node buffer every one of them.
     let inFlight = 0;
+    const waiting: Uint8Array[] = [];
+    const canTakeUp = (): boolean =>
+      inFlight < STREAM_INFLIGHT_PER_CONNECTION_MAX &&
+      socket.writableLength <= STREAM_UNSENT_REPLY_BYTES_MAX;
+    const takeUp = (): void => {
+      while (waiting.length > 0 && canTakeUp() && !socket.destroyed) {
+        inFlight++;
+        // answer() reports every failure itself; the catch only keeps a rejection from escaping.
+        this.answer(socket, from, waiting.shift() as Uint8Array)
+          .catch(() => socket.destroy())
+          .finally(() => {
+            inFlight--;
+            takeUp();
+          });
+      }
+      if (waiting.length > 0 || !canTakeUp()) socket.pause();
+      else if (socket.isPaused()) socket.resume();
+    };
+    socket.on('drain', takeUp);
     socket.on('data', (chunk) => {
-      let frames: Uint8Array[];
       try {
-        frames = decoder.push(chunk);
+        for (const bytes of decoder.push(chunk)) waiting.push(bytes);
       } catch (err) {
         if (!(err instanceof CodecError)) throw err;
         this.handlers.onDrop('stream_malformed');
         socket.destroy();
         return;
       }
-      for (const bytes of frames) {
-        inFlight++;
-        if (inFlight >= STREAM_INFLIGHT_PER_CONNECTION_MAX) socket.pause();
-        // answer() reports every failure itself; the catch only keeps a rejection from escaping.
-        this.answer(socket, from, bytes)
-          .catch(() => socket.destroy())
-          .finally(() => {
-            inFlight--;
-            if (inFlight < STREAM_INFLIGHT_PER_CONNECTION_MAX && socket.isPaused()) socket.resume();
-          });
-      }
+      takeUp();
     });
   }
 

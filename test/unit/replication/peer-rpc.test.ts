@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Envelope } from '../../../src/cluster/envelope.js';
 import {
@@ -8,7 +8,7 @@ import {
   type PeerAddr,
 } from '../../../src/cluster/io/gossip-transport.js';
 import { Keyring } from '../../../src/cluster/security/keyring.js';
-import { frame } from '../../../src/cluster/wire/stream-frame.js';
+import { FrameDecoder, frame } from '../../../src/cluster/wire/stream-frame.js';
 import { Packr } from 'msgpackr';
 import {
   PeerRpcClient,
@@ -290,6 +290,66 @@ describe('PeerRpcClient against a misbehaving peer', () => {
       } finally {
         raw.close();
       }
+    }
+  });
+});
+
+describe('a peer that stops reading', () => {
+  const MIB = 1024 * 1024;
+
+  it('is answered only up to a bound until it reads again, then gets every reply', async () => {
+    let answered = 0;
+    const peer = await startPeer({
+      big: async () => {
+        answered++;
+        return Buffer.alloc(MIB);
+      },
+    });
+    const requests = 100;
+    const socket = connect(peer.addr.port, '127.0.0.1');
+    socket.pause();
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    for (let id = 1; id <= requests; id++) {
+      const body = packr.pack({ id, method: 'big', params: null });
+      socket.write(
+        frame(plain.seal(Buffer.concat([Buffer.from([StreamChannel.replication]), body]))),
+      );
+    }
+    // Replies fill the socket buffers on both sides, then the node stops taking up requests.
+    await vi.waitFor(() => expect(answered).toBeGreaterThanOrEqual(10), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answered).toBeLessThan(60);
+
+    const decoder = new FrameDecoder();
+    let replies = 0;
+    socket.on('data', (chunk: Buffer) => (replies += decoder.push(chunk).length));
+    socket.resume();
+    await vi.waitFor(() => expect(replies).toBe(requests), { timeout: 10_000 });
+    expect(answered).toBe(requests);
+    socket.destroy();
+  });
+
+  it('gets no more requests queued for it than a bound: further calls are refused as overloaded', async () => {
+    const silent = createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.pause();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    try {
+      const rpc = client();
+      const to = { addr: '127.0.0.1', port: address.port };
+      const outcomes: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        // Each call times out, which frees its place in flight but not its bytes in the socket.
+        const err = await rejection(rpc.call(to, 'store', Buffer.alloc(MIB), 20));
+        outcomes.push(err.code);
+      }
+      expect(outcomes).toContain('PEER_OVERLOADED');
+      expect(outcomes.filter((code) => code === 'PEER_TIMEOUT').length).toBeLessThan(60);
+    } finally {
+      silent.close();
     }
   });
 });
