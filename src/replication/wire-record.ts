@@ -2,6 +2,8 @@
 // msgpack carries as they are (the value stays a byte array). What comes from a peer is checked
 // field by field before it reaches the store.
 
+import { KEY_BYTES_LIMIT_MAX } from '../config.js';
+import { unencodable } from '../store/record-codec.js';
 import type { StoredRecord } from '../store/record.js';
 
 /** A record as it travels between nodes (msgpack keeps the Buffer). */
@@ -34,15 +36,17 @@ export function fromWire(w: WireRecord): StoredRecord {
     typeof w === 'object' &&
     w !== null &&
     typeof w.key === 'string' &&
+    w.key.length > 0 &&
+    Buffer.byteLength(w.key, 'utf8') <= KEY_BYTES_LIMIT_MAX &&
     w.value instanceof Uint8Array &&
     typeof w.contentType === 'string' &&
-    Number.isSafeInteger(w.wallMs) &&
-    Number.isSafeInteger(w.counter) &&
+    typeof w.wallMs === 'number' &&
+    typeof w.counter === 'number' &&
     typeof w.node === 'string' &&
     typeof w.tombstone === 'boolean' &&
-    Number.isSafeInteger(w.expiresAtMs);
+    typeof w.expiresAtMs === 'number';
   if (!valid) throw new Error('malformed record from a peer');
-  return {
+  const record = {
     key: w.key,
     value: Buffer.from(w.value.buffer, w.value.byteOffset, w.value.byteLength),
     contentType: w.contentType,
@@ -50,4 +54,8 @@ export function fromWire(w: WireRecord): StoredRecord {
     tombstone: w.tombstone,
     expiresAtMs: w.expiresAtMs,
   };
+  // Out of the store's ranges, it could not be stored, and must not get as far as trying.
+  const problem = unencodable(record);
+  if (problem !== undefined) throw new Error(`malformed record from a peer: ${problem}`);
+  return record;
 }

@@ -126,15 +126,19 @@ export class LmdbStore implements Store {
     const current = this.get(record.key);
     if (!supersedes(record, current)) return false;
 
-    // All puts below happen in one event turn, so LMDB commits them in one transaction.
+    // Everything that can refuse the record comes before any change: a record out of range
+    // must leave the digests and indexes as they were.
     const keyBytes = encodeKey(record.key);
+    const encoded = encodeRecord(record);
+    const fingerprint = recordFingerprint(keyBytes, record);
     const partition = partitionOf(keyBytes, this.partitions);
+    // All puts below happen in one event turn, so LMDB commits them in one transaction.
     if (current === undefined) {
       void this.byPartition.put(partitionIndexKey(partition, keyBytes), PRESENT);
     } else {
       this.digests.remove(partition, recordFingerprint(keyBytes, current));
     }
-    this.digests.add(partition, recordFingerprint(keyBytes, record));
+    this.digests.add(partition, fingerprint);
     if (
       current !== undefined &&
       current.expiresAtMs !== 0 &&
@@ -145,7 +149,7 @@ export class LmdbStore implements Store {
     if (record.expiresAtMs !== 0) {
       void this.byExpiry.put(expiryIndexKey(record.expiresAtMs, keyBytes), PRESENT);
     }
-    const committed = this.records.put(keyBytes, encodeRecord(record));
+    const committed = this.records.put(keyBytes, encoded);
     this.liveKeys +=
       (record.tombstone ? 0 : 1) - (current === undefined || current.tombstone ? 0 : 1);
     this.pending.set(record.key, record);

@@ -17,12 +17,39 @@ const FORMAT = 1;
 const HEADER_BYTES = 19;
 const TOMBSTONE_FLAG = 1;
 
+const U48_LIMIT = 2 ** 48;
+const U32_LIMIT = 2 ** 32;
+const SHORT_STRING_BYTES_MAX = 255;
+
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/** Why this layout cannot hold the record (a field out of its range); undefined when it can. */
+export function unencodable(record: StoredRecord): string | undefined {
+  const { wallMs, counter, node } = record.version;
+  const within = (n: number, limit: number): boolean =>
+    Number.isSafeInteger(n) && n >= 0 && n < limit;
+  if (!within(wallMs, U48_LIMIT)) return `version time ${wallMs} is out of range`;
+  if (!within(counter, U32_LIMIT)) return `version counter ${counter} is out of range`;
+  if (!within(record.expiresAtMs, U48_LIMIT)) {
+    return `expiry ${record.expiresAtMs} is out of range`;
+  }
+  if (Buffer.byteLength(node, 'utf8') > SHORT_STRING_BYTES_MAX) {
+    return `node name is over ${SHORT_STRING_BYTES_MAX} bytes`;
+  }
+  if (record.contentType.length > SHORT_STRING_BYTES_MAX || !isLatin1(record.contentType)) {
+    return `content type is not ${SHORT_STRING_BYTES_MAX} Latin-1 characters or fewer`;
+  }
+  return undefined;
+}
+
 export function encodeRecord(record: StoredRecord): Buffer {
+  const problem = unencodable(record);
+  if (problem !== undefined) throw new RangeError(problem);
   const node = Buffer.from(record.version.node, 'utf8');
   const contentType = Buffer.from(record.contentType, 'latin1');
-  if (node.length > 255 || contentType.length > 255) {
-    throw new RangeError('node name and content type are limited to 255 bytes');
-  }
   const out = Buffer.allocUnsafe(
     HEADER_BYTES + node.length + 1 + contentType.length + record.value.length,
   );

@@ -49,6 +49,13 @@ describe('records between nodes', () => {
     ['a string value', { value: 'text' }],
     ['a fractional counter', { counter: 1.5 }],
     ['a string tombstone flag', { tombstone: 'yes' }],
+    ['an empty key', { key: '' }],
+    ['a key over the longest allowed', { key: 'k'.repeat(1901) }],
+    ['a counter over 32 bits', { counter: 2 ** 32 }],
+    ['a version time over 48 bits', { wallMs: 2 ** 48 }],
+    ['a negative expiry', { expiresAtMs: -1 }],
+    ['a node name over 255 bytes', { node: 'é'.repeat(128) }],
+    ['a content type beyond Latin-1', { contentType: 'text/☃' }],
   ])('refuses a record with %s', (_, change) => {
     expect(() => fromWire({ ...toWire(record), ...change } as unknown as WireRecord)).toThrow(
       /malformed/,

@@ -35,6 +35,19 @@ describe('lmdb store on disk', () => {
     await second.close();
   });
 
+  it('refuses a record its layout cannot hold, and changes nothing', async () => {
+    const store = await LmdbStore.open(freshDir(), PARTITIONS);
+    await store.apply(record('k', 1));
+    const partition = store.partitionSummaries()[0];
+    const tooLarge = record('k', 2, { version: { wallMs: 2, counter: 2 ** 32, node: 'n1' } });
+    await expect(store.apply(tooLarge)).rejects.toThrow(/counter/);
+    expect(store.partitionSummaries()).toEqual([partition]);
+    // The key takes a valid newer write as before.
+    expect(await store.apply(record('k', 3))).toBe(true);
+    expect(store.get('k')?.version.wallMs).toBe(3);
+    await store.close();
+  });
+
   it('refuses to open a data directory made with another partition count', async () => {
     const dir = freshDir();
     await (await LmdbStore.open(dir, PARTITIONS)).close();
