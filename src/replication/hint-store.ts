@@ -94,17 +94,39 @@ export class HintStore {
     return outcome === 'stored';
   }
 
-  /** Up to `max` of the target's hints, oldest key first. */
+  /**
+   * Up to `max` of the target's hints, in key order. A hint that no longer decodes (a damaged
+   * file) is dropped, so it cannot hold up the ones after it.
+   */
   batch(target: string, max: number): Hint[] {
     const out: Hint[] = [];
-    for (const { key, value } of this.hints.getRange({
-      start: [target],
-      end: [target, '\uffff\uffff'],
-      limit: max,
-    })) {
-      out.push({ target: key[0], record: fromWire(value.record), storedAtMs: value.storedAtMs });
+    const damaged: HintKey[] = [];
+    // No end bound: any string chosen as the end would sort before some keys (U+FFFF sorts
+    // before the characters beyond it in UTF-8). The target's hints are the run that starts here.
+    for (const { key, value } of this.hints.getRange({ start: [target] })) {
+      if (key[0] !== target || out.length >= max) break;
+      try {
+        out.push({ target, record: fromWire(value.record), storedAtMs: value.storedAtMs });
+      } catch {
+        damaged.push(key);
+      }
     }
+    if (damaged.length > 0) void this.drop(damaged);
     return out;
+  }
+
+  private async drop(ids: readonly HintKey[]): Promise<void> {
+    const removed: string[] = [];
+    await this.hints.transaction(() => {
+      for (const id of ids) {
+        // Another batch may have found it damaged too and dropped it first.
+        if (this.hints.get(id) === undefined) continue;
+        void this.hints.remove(id);
+        removed.push(id[0]);
+      }
+    });
+    for (const target of removed) this.counted(target, -1);
+    if (removed.length > 0) this.onEvent('dropped', removed.length);
   }
 
   /** Removes delivered (or given-up) hints, unless a newer write replaced one meanwhile. */

@@ -1,9 +1,16 @@
 // The hint file (real LMDB in a temp dir) and hint delivery to members as they come and go.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.js';
 import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
-import { HINT_WINDOW_MS, HintStore, type HintEvent } from '../../../src/replication/hint-store.js';
+import {
+  HINT_WINDOW_MS,
+  HINTS_FILE_NAME,
+  HintStore,
+  type HintEvent,
+} from '../../../src/replication/hint-store.js';
 import { HintedHandoff } from '../../../src/replication/hinted-handoff.js';
 import { batchItems } from '../../../src/replication/peer-batcher.js';
 import type { PeerCaller } from '../../../src/replication/peer-rpc.js';
@@ -93,6 +100,38 @@ describe('the hint store', () => {
     expect(hints.pending).toBe(1);
     expect(hints.batch('n1', 10).map((h) => h.record.version.wallMs)).toEqual([5]);
     expect(events).toEqual(['stored', 'stored', 'stored', 'delivered']);
+  });
+
+  it('hands out every key of a target, those beyond the Basic Multilingual Plane included', async () => {
+    const hints = openHints();
+    const keys = ['plain', '\u{ffff}end', '😀', '𠀀cjk'];
+    for (const key of keys) await hints.add('n1', record(key, 1), 0);
+    await hints.add('n2', record('other', 1), 0);
+    const batch = hints.batch('n1', 10);
+    expect(batch.map((h) => h.record.key).sort()).toEqual([...keys].sort());
+    await hints.remove(batch, 'delivered');
+    expect(hints.targets()).toEqual(['n2']);
+    expect(hints.batch('n1', 10)).toEqual([]);
+  });
+
+  it('drops a hint the file holds damaged, and hands out the ones after it', async () => {
+    const dir = makeTempDir('shoal-hints-');
+    const events: HintEvent[] = [];
+    const hints = openHints(dir, events);
+    await hints.add('n1', record('a', 1), 0);
+    await hints.add('n1', record('c', 1), 0);
+    // A damaged entry, as a torn write or a bad disk would leave it: the record lacks its value.
+    const raw = open({ path: join(dir, HINTS_FILE_NAME), maxDbs: 2, compression: false });
+    await raw
+      .openDB({ name: 'hints', encoding: 'msgpack' })
+      .put(['n1', 'b'], { record: { key: 'b' }, storedAtMs: 0 });
+    await raw.close();
+
+    const reopened = openHints(dir, events);
+    expect(reopened.pending).toBe(3);
+    expect(reopened.batch('n1', 10).map((h) => h.record.key)).toEqual(['a', 'c']);
+    await vi.waitFor(() => expect(reopened.pending).toBe(2));
+    expect(events.filter((e) => e === 'dropped')).toHaveLength(1);
   });
 });
 
