@@ -2,7 +2,8 @@
 // a batch at a time, through the same batched apply a coordinator uses (last writer wins, so a hint
 // that arrives after a newer write changes nothing). Hints for a member that left are dropped:
 // it handed its data off, and the write is on the replicas that answered it. Hints older than
-// the hint window are dropped when their member is back; anti-entropy repairs what they carried.
+// the hint window (or the tombstone grace period, if shorter) are dropped when their member is
+// back; anti-entropy repairs what they carried.
 // Hints for a member this node does not know are kept for the hint window: right after a restart
 // the member list is still filling in. Past it, the member was removed for good (DELETE
 // /v1/cluster/members/NAME) and its hints go.
@@ -29,6 +30,12 @@ export class HintedHandoff {
     private readonly cluster: ClusterView,
     rpc: PeerCaller,
     private readonly wallClock: () => number = Date.now,
+    /**
+     * How long a hint is worth delivering. Never beyond the tombstone grace period: once a
+     * delete's tombstone may be purged, a hint carrying the write it replaced would bring that
+     * write back (Cassandra caps its hint window by gc grace for the same reason).
+     */
+    private readonly windowMs: number = HINT_WINDOW_MS,
   ) {
     this.applies = new PeerBatcher(rpc, 'applyBatch', DELIVERY_TIMEOUT_MS);
   }
@@ -61,7 +68,7 @@ export class HintedHandoff {
         const expired: Hint[] = [];
         const due: Hint[] = [];
         for (const hint of batch) {
-          const old = gone || this.wallClock() - hint.storedAtMs > HINT_WINDOW_MS;
+          const old = gone || this.wallClock() - hint.storedAtMs > this.windowMs;
           (old ? expired : due).push(hint);
         }
         if (expired.length > 0) await this.hints.remove(expired, 'dropped');

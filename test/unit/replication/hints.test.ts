@@ -207,6 +207,26 @@ describe('hint delivery', () => {
     expect(hints.pending).toBe(1);
   });
 
+  it('drops hints older than the tombstone grace period when it is shorter than the window', async () => {
+    const events: HintEvent[] = [];
+    const hints = openHints(undefined, events);
+    const now = 10 * HINT_WINDOW_MS;
+    const graceMs = 60_000;
+    await hints.add('n1', record('past-grace', 1), now - graceMs - 1);
+    await hints.add('n1', record('within-grace', 1), now - graceMs + 1);
+    const { rpc } = peers(new Set());
+    const handoff = new HintedHandoff(
+      hints,
+      cluster({ n0: 'alive', n1: 'alive' }),
+      rpc,
+      () => now,
+      graceMs,
+    );
+    expect(await handoff.deliver()).toBe(1);
+    expect(events.filter((e) => e === 'dropped')).toHaveLength(1);
+    expect(hints.pending).toBe(0);
+  });
+
   it('reports a member that is alive yet does not take its hints, once per round', async () => {
     const hints = openHints();
     for (let i = 0; i < 3; i++) await hints.add('n1', record(`k${i}`, 1), Date.now());
