@@ -9,7 +9,13 @@ import type { Config } from '../config.js';
 import { ShoalError } from '../errors.js';
 import type { KvService } from '../kv/kv-service.js';
 import { formatVersion } from '../store/version.js';
-import { decodeKeyFromPath, parseConsistency, parseTtl, single, validateKey } from './params.js';
+import {
+  decodeKeyFromPath,
+  exactParam,
+  parseConsistency,
+  parseTtl,
+  validateKey,
+} from './params.js';
 
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
@@ -22,10 +28,16 @@ export function compatRoutes(router: Router, kv: KvService, config: Config): voi
     jsonLimit: `${jsonLimitBytes}b`,
     strict: true,
     detectJSON: () => true,
+    // A body that cannot be read (a bad gzip stream, an unknown Content-Encoding) is the client's
+    // error like malformed JSON is, not a 500; one over the limit stays a 413.
+    onerror: (err) => {
+      if ((err as { status?: unknown }).status === 413) throw err;
+      throw new ShoalError('BAD_BODY', `the body could not be read as JSON: ${err.message}`);
+    },
   });
 
   const queryKey = (ctx: Context): string => {
-    const key = single(ctx.query, 'key');
+    const key = exactParam(ctx.querystring, 'key', 'BAD_KEY');
     if (key === undefined) throw new ShoalError('BAD_KEY', 'query parameter "key" is required');
     return validateKey(key, config.maxKeyBytes);
   };

@@ -65,7 +65,7 @@ export function kvRoutes(router: Router, kv: KvService, config: Config): void {
 
   router.get('/v1/kv', async (ctx) => {
     const page = await kv.list({
-      prefix: parsePrefix(ctx.query, config.maxKeyBytes),
+      prefix: parsePrefix(ctx.querystring, config.maxKeyBytes),
       after: parseCursor(ctx.query, config.maxKeyBytes),
       limit: parseLimit(ctx.query),
     });

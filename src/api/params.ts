@@ -51,6 +51,40 @@ export function single(query: Query, name: string): string | undefined {
   return value;
 }
 
+/**
+ * A query parameter whose text must be exact: a key or a prefix. Koa's query parser turns bytes
+ * that are not UTF-8 into U+FFFD, which names another key; this reads the raw query string and
+ * refuses them, as the path forms of the same routes do.
+ */
+export function exactParam(
+  querystring: string,
+  name: string,
+  code: 'BAD_KEY' | 'BAD_QUERY',
+): string | undefined {
+  let found: string | undefined;
+  for (const pair of querystring.split('&')) {
+    const eq = pair.indexOf('=');
+    if (looseDecode(eq === -1 ? pair : pair.slice(0, eq)) !== name) continue;
+    if (found !== undefined) {
+      throw new ShoalError('BAD_QUERY', `query parameter "${name}" is given more than once`);
+    }
+    try {
+      found = decodeURIComponent((eq === -1 ? '' : pair.slice(eq + 1)).replaceAll('+', ' '));
+    } catch {
+      throw new ShoalError(code, `query parameter "${name}" is not valid percent-encoded UTF-8`);
+    }
+  }
+  return found;
+}
+
+function looseDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
+  }
+}
+
 export function parseConsistency(query: Query, fallback: Consistency): Consistency {
   const text = single(query, 'consistency');
   if (text === undefined) return fallback;
@@ -103,8 +137,8 @@ export function parseCursor(query: Query, maxKeyBytes: number): string | undefin
   return key;
 }
 
-export function parsePrefix(query: Query, maxKeyBytes: number): string {
-  const prefix = single(query, 'prefix') ?? '';
+export function parsePrefix(querystring: string, maxKeyBytes: number): string {
+  const prefix = exactParam(querystring, 'prefix', 'BAD_QUERY') ?? '';
   if (LONE_SURROGATE.test(prefix) || Buffer.byteLength(prefix) > maxKeyBytes) {
     throw new ShoalError('BAD_QUERY', `prefix must be valid UTF-8 of at most ${maxKeyBytes} bytes`);
   }

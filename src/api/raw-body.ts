@@ -14,12 +14,21 @@ export async function readRawBody(req: IncomingMessage, limitBytes: number): Pro
   }
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > limitBytes) {
-      throw new ShoalError('VALUE_TOO_LARGE', `the value is over the limit of ${limitBytes} bytes`);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (received > limitBytes) {
+        throw new ShoalError(
+          'VALUE_TOO_LARGE',
+          `the value is over the limit of ${limitBytes} bytes`,
+        );
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (err instanceof ShoalError) throw err;
+    // The client went away mid-body (aborted, reset): its error, not the node's.
+    throw new ShoalError('BAD_BODY', `the request body was cut off: ${(err as Error).message}`);
   }
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
 }

@@ -4,7 +4,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShoal, type ShoalProcess } from '../support/shoal-process.js';
-import { expectError, rawRequest } from './helpers.js';
+import { gzipSync } from 'node:zlib';
+import { expectError, fetchMetrics, findSamples, rawRequest, waitUntil } from './helpers.js';
 
 const MAX_KEY_BYTES = 16;
 const MAX_VALUE_BYTES = 1024;
@@ -432,6 +433,32 @@ describe('seed-compatible routes', () => {
     await expectError(await call('/get/absent'), 404, 'NOT_FOUND');
   });
 
+  it('PUT /put reads a gzip body, and answers 400 BAD_BODY to one that does not decode', async () => {
+    const body = gzipSync(JSON.stringify({ key: 'zipped', value: 'unzipped' }));
+    const ok = await call('/put', { method: 'PUT', body, headers: { 'content-encoding': 'gzip' } });
+    expect(ok.status).toBe(200);
+    expect(await (await call('/get?key=zipped')).text()).toBe(JSON.stringify('unzipped'));
+    for (const encoding of ['gzip', 'deflate', 'no-such-coding']) {
+      const response = await call('/put', {
+        method: 'PUT',
+        body: '{"key":"k","value":"v"}',
+        headers: { 'content-encoding': encoding },
+      });
+      await expectError(response, 400, 'BAD_BODY');
+    }
+  });
+
+  it('refuses a query key or prefix that is not UTF-8, as the path forms do', async () => {
+    await expectError(await call('/get?key=%FF'), 400, 'BAD_KEY');
+    await expectError(await call('/get?key=%ED%A0%80'), 400, 'BAD_KEY');
+    await expectError(await call('/delete?key=%FF', { method: 'DELETE' }), 400, 'BAD_KEY');
+    await expectError(await call('/get?key=a&key=b'), 400, 'BAD_QUERY');
+    await expectError(await call('/v1/kv?prefix=%FF'), 400, 'BAD_QUERY');
+    // A "+" in a query is a space, as in form encoding.
+    await put('q k', 'spaced');
+    expect(await (await call('/get?key=q+k')).text()).toBe(JSON.stringify('spaced'));
+  });
+
   it('GET /get without a key answers 400', async () => {
     await expectError(await call('/get'), 400, 'BAD_KEY');
     await expectError(await call('/get?key='), 400, 'BAD_KEY');
@@ -501,6 +528,27 @@ describe('errors and robustness', () => {
 
     const bad = await call('/healthz', { headers: { 'x-request-id': 'has spaces <script>' } });
     expect(bad.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]+$/);
+  });
+
+  it('counts an upload the client abandons as a client error, not a server error', async () => {
+    const series = { method: 'PUT', route: '/v1/kv/{*key}', status: '400' };
+    const { samples } = await fetchMetrics(node.url);
+    const before = findSamples(samples, 'shoal_http_requests_total', series)[0]?.value ?? 0;
+    await rawRequest(
+      node.host,
+      node.httpPort,
+      'PUT /v1/kv/abandoned HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc',
+      200,
+    );
+    await waitUntil('the abandoned upload to be counted', async () => {
+      const now = await fetchMetrics(node.url);
+      return (
+        (findSamples(now.samples, 'shoal_http_requests_total', series)[0]?.value ?? 0) > before
+      );
+    });
+    const after = await fetchMetrics(node.url);
+    expect(findSamples(after.samples, 'shoal_http_requests_total', { status: '500' })).toEqual([]);
+    await expectError(await call('/v1/kv/abandoned'), 404, 'NOT_FOUND');
   });
 
   it('survives a barrage of malformed requests and keeps serving', async () => {
