@@ -61,7 +61,7 @@ export class ShoalNode {
   static async start(config: Config, logger: Logger): Promise<ShoalNode> {
     prepareDataDir(config.dataDir);
     const store = await LmdbStore.open(config.dataDir, config.partitions);
-    const metrics = new NodeMetrics(() => store.liveKeyCount());
+    const metrics = new NodeMetrics(() => store.liveKeyCount(Date.now()));
     let hints: HintStore;
     let membership: Membership;
     try {
@@ -146,7 +146,7 @@ export class ShoalNode {
       rpcServer.handleFrame(from, payload),
     );
     const failed = backgroundErrors(metrics.registry, logger);
-    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'));
+    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'), config.tombstoneGraceMs);
 
     // Routes are built before the node object exists; readiness asks the node once it does.
     const started: { node?: ShoalNode } = {};
@@ -208,7 +208,7 @@ export class ShoalNode {
         httpPort: node.httpPort,
         bindAddr: config.bindAddr,
         dataDir: config.dataDir,
-        keys: store.liveKeyCount(),
+        keys: store.liveKeyCount(Date.now()),
       },
       'shoal node started',
     );

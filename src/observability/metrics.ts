@@ -49,7 +49,7 @@ export class NodeMetrics {
     for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     new Gauge({
       name: 'shoal_store_keys',
-      help: "Keys held in this node's store, not counting deletions.",
+      help: "Keys in this node's store that are neither deleted nor expired.",
       registers: [this.registry],
       collect() {
         this.set(liveKeyCount());

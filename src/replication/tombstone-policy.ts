@@ -3,6 +3,10 @@
 // gc_grace_seconds). Past the grace period a tombstone is purged once the other replicas are in
 // sync, and is no longer copied to a replica that lacks the key altogether — only to one that
 // holds an older version, which the tombstone must still overwrite.
+//
+// A record that expired is a delete that happened at its expiry time, and is kept for as long
+// past it: purged at once, it would let a replica that missed the write spread the value the
+// write replaced (Cassandra turns expired cells into tombstones for the same reason).
 
 import type { StoredRecord } from '../store/record.js';
 
@@ -28,8 +32,10 @@ export class TombstonePolicy {
     return this.wallClock();
   }
 
-  /** A tombstone older than the grace period. */
+  /** A tombstone older than the grace period, or a record that expired longer ago than it. */
   purgeable(record: StoredRecord): boolean {
-    return record.tombstone && record.version.wallMs < this.wallClock() - this.graceMs;
+    const forgettableBefore = this.wallClock() - this.graceMs;
+    if (record.expiresAtMs !== 0 && record.expiresAtMs < forgettableBefore) return true;
+    return record.tombstone && record.version.wallMs < forgettableBefore;
   }
 }

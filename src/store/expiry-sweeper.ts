@@ -1,5 +1,7 @@
-// Purges expired records in the background. Readers already treat expired records as absent,
-// so the sweep only reclaims space; it works in bounded batches to never stall the event loop.
+// Purges expired records in the background, once they expired longer ago than the tombstone
+// grace period: until then an expired record stands for a delete, and its replicas need it (see
+// tombstone-policy.ts). Readers treat expired records as absent at once, so the sweep only
+// reclaims space; it works in bounded batches to never stall the event loop.
 
 import { BackgroundLoop } from '../background-loop.js';
 import type { Store } from './store.js';
@@ -14,6 +16,7 @@ export class ExpirySweeper {
   constructor(
     private readonly store: Store,
     onError: (err: unknown) => void,
+    private readonly graceMs: number,
     private readonly wallClock: () => number = Date.now,
   ) {
     this.loop = new BackgroundLoop(EXPIRY_SWEEP_INTERVAL_MS, () => this.sweep(), onError);
@@ -31,7 +34,10 @@ export class ExpirySweeper {
   private async sweep(): Promise<void> {
     // A full batch means more are due: go on at once rather than a second later.
     while (!this.stopping && this.store.isOpen) {
-      const purged = await this.store.purgeExpired(this.wallClock(), EXPIRY_SWEEP_BATCH_MAX);
+      const purged = await this.store.purgeExpired(
+        this.wallClock() - this.graceMs,
+        EXPIRY_SWEEP_BATCH_MAX,
+      );
       if (purged < EXPIRY_SWEEP_BATCH_MAX) return;
     }
   }

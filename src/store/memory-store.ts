@@ -110,9 +110,12 @@ export class MemoryStore implements Store {
     return this.digests.held();
   }
 
-  liveKeyCount(): number {
+  liveKeyCount(nowMs: number): number {
     let live = 0;
-    for (const record of this.records.values()) if (!record.tombstone) live++;
+    for (const record of this.records.values()) {
+      const expired = record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
+      if (!record.tombstone && !expired) live++;
+    }
     return live;
   }
 

@@ -57,8 +57,11 @@ export interface Store {
   partitionSummaries(): PartitionSummary[];
   /** The partitions holding at least one record, in order (no digests: cheap to ask often). */
   heldPartitions(): number[];
-  /** Number of keys that are not tombstones (expired keys count until they are purged). */
-  liveKeyCount(): number;
+  /**
+   * Keys that are neither deleted nor expired at `nowMs`. Expired records stay in the store for
+   * the tombstone grace period (they stand for deletes) but are not counted.
+   */
+  liveKeyCount(nowMs: number): number;
   readonly isOpen: boolean;
   close(): Promise<void>;
 }

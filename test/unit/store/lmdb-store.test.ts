@@ -29,7 +29,7 @@ describe('lmdb store on disk', () => {
     const second = await LmdbStore.open(dir, PARTITIONS);
     expect(second.get('kept')?.value.toString()).toBe('value of kept at 1');
     expect(second.get('deleted')?.tombstone).toBe(true);
-    expect(second.liveKeyCount()).toBe(1);
+    expect(second.liveKeyCount(0)).toBe(1);
     expect(await second.purgeExpired(500, 10)).toBe(1);
     expect(second.get('kept')).toBeUndefined();
     await second.close();

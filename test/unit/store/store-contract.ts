@@ -85,7 +85,7 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await store.apply(record('gone', 2, { tombstone: true, value: Buffer.alloc(0) }));
       await store.apply(record('gone', 1));
       expect(store.get('gone')?.tombstone).toBe(true);
-      expect(store.liveKeyCount()).toBe(0);
+      expect(store.liveKeyCount(0)).toBe(0);
       await store.close();
     });
 
@@ -174,7 +174,7 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       expect(store.get('a')).toBeUndefined();
       expect(store.get('c')).toBeUndefined();
       expect(store.get('b')?.version.wallMs).toBe(2);
-      expect(store.liveKeyCount()).toBe(1);
+      expect(store.liveKeyCount(0)).toBe(1);
       expect(store.partitionSummaries()).toEqual(twin.partitionSummaries());
       expect(store.heldPartitions()).toEqual(
         twin.partitionSummaries().map((summary) => summary.partition),
@@ -192,13 +192,15 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await store.apply(record('forever', 1));
       // A rewrite with a later expiry must not be purged at the old time.
       await store.apply(record('e0', 2, { expiresAtMs: 1_000 }));
-      expect(store.liveKeyCount()).toBe(11);
+      expect(store.liveKeyCount(0)).toBe(11);
+      // Expired keys are not live, purged or not.
+      expect(store.liveKeyCount(104)).toBe(7);
       expect(await store.purgeExpired(104, 3)).toBe(3);
       expect(await store.purgeExpired(104, 100)).toBe(1);
       expect(store.get('e0')?.expiresAtMs).toBe(1_000);
       expect(store.get('e1')).toBeUndefined();
       expect(store.get('e5')).toBeDefined();
-      expect(store.liveKeyCount()).toBe(7);
+      expect(store.liveKeyCount(104)).toBe(7);
       await store.close();
     });
 
@@ -312,7 +314,7 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await reference.apply(record('racy', 2));
 
       expect(store.get('racy')?.version.wallMs).toBe(2);
-      expect(store.liveKeyCount()).toBe(1);
+      expect(store.liveKeyCount(0)).toBe(1);
       expect(store.partitionSummaries()).toEqual(reference.partitionSummaries());
       expect(
         [...store.scanPartition(partitionOf(Buffer.from('racy'), PARTITIONS))].map((r) => r.key),
@@ -326,11 +328,11 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await store.apply(record('x', 1));
       await store.apply(record('x', 2));
       await store.apply(record('y', 1));
-      expect(store.liveKeyCount()).toBe(2);
+      expect(store.liveKeyCount(0)).toBe(2);
       await store.apply(record('x', 3, { tombstone: true }));
-      expect(store.liveKeyCount()).toBe(1);
+      expect(store.liveKeyCount(0)).toBe(1);
       await store.apply(record('x', 4));
-      expect(store.liveKeyCount()).toBe(2);
+      expect(store.liveKeyCount(0)).toBe(2);
       await store.close();
     });
   });
