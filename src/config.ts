@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { STREAM_FRAME_BYTES_MAX } from './cluster/wire/limits.js';
 
 export type Consistency = 'one' | 'quorum' | 'all';
 export const CONSISTENCY_LEVELS: readonly Consistency[] = ['one', 'quorum', 'all'];
@@ -55,7 +56,11 @@ export const PARTITIONS_MAX = 65_536;
 export const REPLICATION_FACTOR_MAX = 15;
 /** LMDB keys are at most 1978 bytes; the partition index prefixes 2 bytes, so keys stay well below. */
 export const KEY_BYTES_LIMIT_MAX = 1900;
-export const VALUE_BYTES_LIMIT_MAX = 64 * 1024 * 1024;
+/**
+ * A record travels between nodes in one peer frame (8 MiB), with its key, content type and
+ * framing: values stay 64 KiB below that, or no replica but the coordinator could take them.
+ */
+export const VALUE_BYTES_LIMIT_MAX = STREAM_FRAME_BYTES_MAX - 64 * 1024;
 /** Default tombstone grace: 10 days, as Cassandra's gc_grace_seconds, longer than any outage. */
 export const TOMBSTONE_GRACE_SECONDS_DEFAULT = 864_000;
 /** Ten years; longer is as good as never. */

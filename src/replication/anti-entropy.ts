@@ -19,6 +19,7 @@ import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
 import { BackgroundLoop } from '../background-loop.js';
+import { STREAM_FRAME_BYTES_MAX } from '../cluster/wire/limits.js';
 import { PeerBatcher } from './peer-batcher.js';
 import { messageOf, type PeerCaller } from './peer-rpc.js';
 import { sharesPartitioning } from './settings-agreement.js';
@@ -36,10 +37,19 @@ export const REPAIR_RECORDS_PER_STEP_MAX = 500;
  */
 export const LAYOUT_SETTLE_MS = 10_000;
 /**
- * Keys and versions per `versions` reply, at most (~1.5 MB): a partition of any size is compared
- * page by page, inside the peer frame limit.
+ * Keys and versions per `versions` reply, at most (~1.5 MB with short keys): a partition of any
+ * size is compared page by page, inside the peer frame limit.
  */
 export const VERSIONS_PAGE_MAX = 20_000;
+/**
+ * Bytes of keys and values per `versions` or `fetch` reply, at most, half a peer frame: 20,000
+ * keys of 1 KiB, or a few values of 1 MiB, would not fit one, and the reply would be refused on
+ * every visit. A page cut short by bytes goes on with the next page; records not fetched are
+ * fetched on a later visit.
+ */
+export const REPLY_PAYLOAD_BYTES_MAX = STREAM_FRAME_BYTES_MAX / 2;
+/** What a versions entry costs beyond its key's bytes (the version, msgpack framing). */
+const VERSION_ENTRY_OVERHEAD_BYTES = 32;
 /**
  * A partition found equal with a peer is compared with it again only once this node's digest of
  * it has changed, or after this long. Equal digests at rest are the common case, and each
@@ -99,6 +109,7 @@ export class AntiEntropy {
     private readonly observer: AntiEntropyObserver,
     private readonly settleMs = LAYOUT_SETTLE_MS,
     private readonly versionsPageMax = VERSIONS_PAGE_MAX,
+    private readonly replyPayloadBytesMax = REPLY_PAYLOAD_BYTES_MAX,
   ) {
     this.applies = new PeerBatcher(rpc, 'applyBatch', RPC_TIMEOUT_MS);
   }
@@ -134,12 +145,17 @@ export class AntiEntropy {
       fetch: (params) => {
         const keys = (params as { keys?: unknown }).keys;
         if (!Array.isArray(keys)) return Promise.reject(new Error('keys must be a list'));
-        return Promise.resolve(
-          keys.slice(0, REPAIR_RECORDS_PER_STEP_MAX).flatMap((key) => {
-            const record = this.store.get(String(key));
-            return record === undefined ? [] : [toWire(record)];
-          }),
-        );
+        const records: WireRecord[] = [];
+        let bytes = 0;
+        for (const key of keys.slice(0, REPAIR_RECORDS_PER_STEP_MAX)) {
+          const record = this.store.get(String(key));
+          if (record === undefined) continue;
+          // At least one record, however large (a value is smaller than a frame).
+          bytes += record.value.length + record.key.length;
+          if (records.length > 0 && bytes > this.replyPayloadBytesMax) break;
+          records.push(toWire(record));
+        }
+        return Promise.resolve(records);
       },
     };
   }
@@ -415,9 +431,13 @@ export class AntiEntropy {
   /** One page of the partition's keys and versions, after `after`; `more` when it was cut. */
   private versionsOf(partition: number, after: string | undefined): VersionPage {
     const entries: VersionEntry[] = [];
+    let bytes = 0;
     for (const r of this.store.scanPartition(partition, after)) {
-      if (entries.length >= this.versionsPageMax) return { entries, more: true };
+      if (entries.length >= this.versionsPageMax || bytes >= this.replyPayloadBytesMax) {
+        return { entries, more: true };
+      }
       entries.push([r.key, r.version.wallMs, r.version.counter, r.version.node]);
+      bytes += Buffer.byteLength(r.key) + r.version.node.length + VERSION_ENTRY_OVERHEAD_BYTES;
     }
     return { entries, more: false };
   }

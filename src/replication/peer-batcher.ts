@@ -7,7 +7,7 @@
 // request's own callbacks) it made no difference, 474 us.
 
 import type { PeerAddr } from '../cluster/io/gossip-transport.js';
-import type { PeerCaller } from './peer-rpc.js';
+import { isPeerRpcError, type PeerCaller } from './peer-rpc.js';
 
 /** Items per batch request at most; replicas refuse longer batches. */
 export const PEER_BATCH_ITEMS_MAX = 256;
@@ -77,6 +77,15 @@ export class PeerBatcher {
         for (const [i, item] of chunk.entries()) item.resolve(reply[i]);
       },
       (err: unknown) => {
+        // Requests are bounded, replies cannot be: reads of a few large values together can
+        // answer more than a frame holds. Halves are asked again, down to single items, which
+        // always fit (a value is smaller than a frame).
+        if (isPeerRpcError(err) && err.remoteCode === 'REPLY_TOO_LARGE' && chunk.length > 1) {
+          const half = Math.ceil(chunk.length / 2);
+          this.send(to, chunk.slice(0, half));
+          this.send(to, chunk.slice(half));
+          return;
+        }
         for (const item of chunk) item.reject(err);
       },
     );

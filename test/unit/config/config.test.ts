@@ -105,6 +105,8 @@ describe('configuration', () => {
     ['SHOAL_READ_CONSISTENCY', 'two'],
     ['SHOAL_MAX_KEY_BYTES', '1901'],
     ['SHOAL_MAX_VALUE_BYTES', '-1'],
+    // One peer frame (8 MiB) carries a record between nodes: values stay 64 KiB below it.
+    ['SHOAL_MAX_VALUE_BYTES', String(8 * 1024 * 1024 - 64 * 1024 + 1)],
     ['SHOAL_TOMBSTONE_GRACE_SECONDS', '0'],
     ['SHOAL_TOMBSTONE_GRACE_SECONDS', '2h'],
     ['SHOAL_LOG_LEVEL', 'loud'],
@@ -113,6 +115,11 @@ describe('configuration', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`invalid ${variable}:`)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('takes a value limit up to what one peer frame carries', () => {
+    const limit = 8 * 1024 * 1024 - 64 * 1024;
+    expect(load({ SHOAL_MAX_VALUE_BYTES: String(limit) }).maxValueBytes).toBe(limit);
   });
 
   it('takes the tombstone grace period in seconds, from the variable or the flag', () => {

@@ -4,7 +4,7 @@ import {
   PEER_BATCH_ITEMS_MAX,
   PeerBatcher,
 } from '../../../src/replication/peer-batcher.js';
-import type { PeerCaller } from '../../../src/replication/peer-rpc.js';
+import { PeerRpcError, type PeerCaller } from '../../../src/replication/peer-rpc.js';
 
 const A = { addr: '10.0.0.1', port: 7946 };
 const B = { addr: '10.0.0.2', port: 7946 };
@@ -49,6 +49,28 @@ describe('peer batching', () => {
     expect(calls.map((c) => c.items.length)).toEqual([PEER_BATCH_ITEMS_MAX, 10]);
     await Promise.all([0, 1, 2].map((i) => batcher.call(A, i, 1_500_000)));
     expect(calls.slice(2).map((c) => c.items.length)).toEqual([1, 1, 1]);
+  });
+
+  it('asks again in halves when the reply would not fit a frame, down to single items', async () => {
+    const calls: number[] = [];
+    const rpc: PeerCaller = {
+      call: (_to, _method, params) => {
+        const items = batchItems(params);
+        calls.push(items.length);
+        // As a replica answers reads of large values: more than two do not fit one reply.
+        if (items.length > 2) {
+          return Promise.reject(
+            new PeerRpcError('PEER_ERROR', 'reply of 9 MiB', 'REPLY_TOO_LARGE'),
+          );
+        }
+        return Promise.resolve(items.map((item) => `value of ${String(item)}`));
+      },
+    };
+    const batcher = new PeerBatcher(rpc, 'getBatch', 1_000);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const replies = await Promise.all(keys.map((key) => batcher.call(A, key)));
+    expect(replies).toEqual(keys.map((key) => `value of ${key}`));
+    expect(calls).toEqual([5, 3, 2, 2, 1]);
   });
 
   it('fails every item of a request that fails or is answered with the wrong count', async () => {

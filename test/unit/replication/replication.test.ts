@@ -2,14 +2,18 @@
 // replicas that answer or not, last-writer-wins, read repair, hints, tombstones and their purge,
 // anti-entropy filling a new member and a former owner dropping only what the new owners hold.
 
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import type { Consistency } from '../../../src/config.js';
+import { PEER_RPC_REPLY_BYTES_MAX } from '../../../src/replication/peer-rpc.js';
 import { encodeKey } from '../../../src/store/key-layout.js';
 import { partitionOf } from '../../../src/store/partition.js';
 import type { StoredRecord } from '../../../src/store/record.js';
 import { TEST_PARTITIONS, InProcessCluster } from '../../support/in-process-cluster.js';
 
 const NAMES = ['n0', 'n1', 'n2', 'n3', 'n4'];
+/** As peer RPC encodes its replies. */
+const packr = new Packr({ useRecords: false });
 
 function put(
   cluster: InProcessCluster,
@@ -414,6 +418,44 @@ describe('rebalancing', () => {
         expect(value, `${key} on ${name}`).toBe(i % 3 === 0 ? `new${i}` : `v${i}`);
       }
     }
+  });
+
+  it('answers fetches and version pages that fit a peer frame, however large values and keys are', async () => {
+    const { antiEntropy, store } = new InProcessCluster(NAMES).node('n0');
+    const stored = (key: string, value: Buffer): Promise<boolean> =>
+      store.apply({
+        key,
+        value,
+        contentType: 'application/octet-stream',
+        version: { wallMs: 1, counter: 0, node: 'n0' },
+        tombstone: false,
+        expiresAtMs: 0,
+      });
+    const handlers = antiEntropy.handlers();
+
+    // Ten values of 1 MiB: the reply carries some of them (the rest come on later visits).
+    const large = Array.from({ length: 10 }, (_, i) => `large-${i}`);
+    for (const key of large) await stored(key, Buffer.alloc(1024 * 1024, 1));
+    const fetched = (await handlers.fetch?.({ keys: large })) as unknown[];
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(fetched.length).toBeLessThan(large.length);
+    expect(packr.pack({ id: 1, result: fetched }).length).toBeLessThan(PEER_RPC_REPLY_BYTES_MAX);
+
+    // 6,000 keys of 1,000 bytes in one partition: more than one page holds.
+    const partition = 3;
+    let held = 0;
+    for (let i = 0; held < 6_000; i++) {
+      const key = `${'k'.repeat(990)}-${i}`;
+      if (partitionOf(encodeKey(key), TEST_PARTITIONS) !== partition) continue;
+      await stored(key, Buffer.from('v'));
+      held++;
+    }
+    const page = (await handlers.versions?.({ partition })) as {
+      entries: unknown[];
+      more: boolean;
+    };
+    expect(page.more).toBe(true);
+    expect(packr.pack({ id: 1, result: page }).length).toBeLessThan(PEER_RPC_REPLY_BYTES_MAX);
   });
 
   it('keeps a partition it no longer owns while a new owner is down', async () => {
