@@ -115,8 +115,7 @@ export class Coordinator implements KvService {
       tombstone: false,
       expiresAtMs: request.ttlMs === undefined ? 0 : this.wallClock() + request.ttlMs,
     };
-    await this.write(record, request.consistency, 'put');
-    return record.version;
+    return this.write(record, request.consistency, 'put');
   }
 
   async delete(key: string, consistency: Consistency): Promise<Version | undefined> {
@@ -130,8 +129,7 @@ export class Coordinator implements KvService {
       tombstone: true,
       expiresAtMs: 0,
     };
-    await this.write(record, consistency, 'delete');
-    return record.version;
+    return this.write(record, consistency, 'delete');
   }
 
   /** Every live member's page, merged: a key is listed if any replica holds it live. */
@@ -175,7 +173,7 @@ export class Coordinator implements KvService {
       // applied in one turn, so in one commit.
       applyBatch: (params) => {
         const records = batchItems(params).map((wire) => fromWire(wire as WireRecord));
-        return Promise.all(records.map((record) => this.store.apply(record)));
+        return Promise.all(records.map((record) => this.applyHere(record)));
       },
       getBatch: (params) => {
         const keys = batchItems(params).map((key) => String(key));
@@ -231,16 +229,32 @@ export class Coordinator implements KvService {
     return this.clock.now();
   }
 
-  private applyAt(member: MemberView, record: StoredRecord): Promise<unknown> {
-    if (member.name === this.cluster.selfName) return this.store.apply(record);
-    return this.applies.call(peerAddr(member), toWire(record), record.value.length);
+  /**
+   * Applies a record here. Answers true, or, when this store holds the key at a newer version,
+   * that version: the writer's clock was behind, and it may write again above it.
+   */
+  private async applyHere(record: StoredRecord): Promise<true | VersionTuple> {
+    if (await this.store.apply(record)) return true;
+    const held = this.store.get(record.key)?.version;
+    return held === undefined || compareVersions(held, record.version) <= 0
+      ? true
+      : [held.wallMs, held.counter, held.node];
+  }
+
+  /** Applies the write at one replica; resolves with a newer version it holds, if any. */
+  private async applyAt(member: MemberView, record: StoredRecord): Promise<Version | undefined> {
+    const answer =
+      member.name === this.cluster.selfName
+        ? await this.applyHere(record)
+        : await this.applies.call(peerAddr(member), toWire(record), record.value.length);
+    return versionOfRefusal(answer);
   }
 
   /**
    * Applies the write at one replica; when it cannot take it, keeps a hint for it. A replica
    * the cluster holds dead is not tried (its hint is kept at once, the write does not wait).
    */
-  private replicate(member: MemberView, record: StoredRecord): Promise<unknown> {
+  private replicate(member: MemberView, record: StoredRecord): Promise<Version | undefined> {
     const remote = member.name !== this.cluster.selfName;
     const attempt =
       remote && member.state === 'dead'
@@ -260,19 +274,49 @@ export class Coordinator implements KvService {
     return reply === null ? undefined : fromWire(reply as WireRecord);
   }
 
-  private write(record: StoredRecord, consistency: Consistency, op: ReplicationOp): Promise<void> {
+  /**
+   * Writes the record at W replicas and answers the version written. When a replica that
+   * answered holds the key at a newer version, this node's clock is behind the last writer's (a
+   * coordinator that is not a replica has never seen the key): the write would be acknowledged
+   * and then lose to the older value everywhere. It is written once more, above that version.
+   */
+  private async write(
+    record: StoredRecord,
+    consistency: Consistency,
+    op: ReplicationOp,
+  ): Promise<Version> {
+    const newer = await this.writeOnce(record, consistency, op, false);
+    if (newer === undefined) {
+      this.observer.request(op, consistency, 'ok');
+      return record.version;
+    }
+    this.clock.observe(newer);
+    const again = { ...record, version: this.clock.now() };
+    await this.writeOnce(again, consistency, op, true);
+    this.observer.request(op, consistency, 'ok');
+    return again.version;
+  }
+
+  /** One round of a write; resolves with the newest version a replica refused it for, if any. */
+  private writeOnce(
+    record: StoredRecord,
+    consistency: Consistency,
+    op: ReplicationOp,
+    retry: boolean,
+  ): Promise<Version | undefined> {
     const replicas = this.replicasOf(record.key);
     const needed = required(consistency, replicas.length);
     return new Promise((resolve, reject) => {
       let acked = 0;
       let failed = 0;
       let settled = false;
+      let newer: Version | undefined;
       const settle = (): void => {
         if (settled) return;
         if (acked >= needed) {
           settled = true;
-          this.observer.request(op, consistency, 'ok');
-          resolve();
+          // A second round is not followed by a third: another refusal means a concurrent write.
+          resolve(retry ? undefined : newer);
         } else if (acked + failed === replicas.length) {
           // Decided once every replica has answered or timed out, so `reached` is the final count.
           settled = true;
@@ -288,7 +332,13 @@ export class Coordinator implements KvService {
       }
       for (const member of replicas) {
         this.replicate(member, record).then(
-          () => {
+          (refusedFor) => {
+            if (
+              refusedFor !== undefined &&
+              (newer === undefined || compareVersions(refusedFor, newer) > 0)
+            ) {
+              newer = refusedFor;
+            }
             acked++;
             settle();
           },
@@ -424,4 +474,17 @@ function newest(records: readonly (StoredRecord | undefined)[]): StoredRecord | 
     }
   }
   return best;
+}
+
+/** A version as a replica sends it back with a refused write. */
+type VersionTuple = [wallMs: number, counter: number, node: string];
+
+/** The newer version a replica's apply answer names, if any (true: it took the write). */
+function versionOfRefusal(answer: unknown): Version | undefined {
+  if (!Array.isArray(answer) || answer.length !== 3) return undefined;
+  const [wallMs, counter, node] = answer as unknown[];
+  if (!Number.isSafeInteger(wallMs) || !Number.isSafeInteger(counter) || typeof node !== 'string') {
+    return undefined;
+  }
+  return { wallMs: wallMs as number, counter: counter as number, node };
 }

@@ -420,6 +420,29 @@ describe('rebalancing', () => {
     }
   });
 
+  it('writes again above a newer version its replicas hold, when its own clock is behind', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'skewed';
+    // The last write came from a node whose clock runs a minute ahead of this cluster's.
+    const ahead: StoredRecord = {
+      key,
+      value: Buffer.from('from the fast clock'),
+      contentType: 'text/plain',
+      version: { wallMs: Date.now() + 60_000, counter: 0, node: 'fast' },
+      tombstone: false,
+      expiresAtMs: 0,
+    };
+    for (const name of replicasOfKey(cluster, key)) await cluster.node(name).store.apply(ahead);
+
+    // A coordinator that is not a replica has never seen the key: its first version is older.
+    const version = await put(cluster, outsider(cluster, key), key, 'written later', 'all');
+    expect(version.wallMs).toBeGreaterThanOrEqual(ahead.version.wallMs);
+    expect(await read(cluster, outsider(cluster, key), key, 'all')).toBe('written later');
+    for (const name of replicasOfKey(cluster, key)) {
+      expect(cluster.node(name).store.get(key)?.value.toString(), name).toBe('written later');
+    }
+  });
+
   it('answers fetches and version pages that fit a peer frame, however large values and keys are', async () => {
     const { antiEntropy, store } = new InProcessCluster(NAMES).node('n0');
     const stored = (key: string, value: Buffer): Promise<boolean> =>
