@@ -10,7 +10,7 @@ const META_FORMAT = 1;
 const HTTP_ONLY_BYTES = 3;
 const META_BYTES = 9;
 
-export interface MemberMeta {
+interface MemberMeta {
   httpPort: number;
   /** 0 when the member does not say (the first build). */
   partitions: number;

@@ -21,7 +21,7 @@ import {
 import { Envelope, type DropReason } from './envelope.js';
 import { nextIncarnation } from './incarnation.js';
 import { GossipTransport, StreamChannel, type PeerAddr } from './io/gossip-transport.js';
-import { decodeMeta, encodeMeta, type MemberMeta } from './member-meta.js';
+import { decodeMeta, encodeMeta } from './member-meta.js';
 import { Keyring } from './security/keyring.js';
 import type { MembershipEvent, SwimCounters } from './swim/events.js';
 import type { OutboundPushPull, OutboundStreamPing } from './swim/output.js';
@@ -56,11 +56,6 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
   private readonly joinPushPulls = new Set<number>();
   private readonly channels = new Map<number, ChannelHandler>();
   private generationCount = 0;
-  /**
-   * Each member's metadata, decoded once: members() is called on every anti-entropy step and
-   * hint round, and the bytes change only when the member announces new ones.
-   */
-  private readonly decodedMeta = new WeakMap<Uint8Array, MemberMeta>();
 
   private constructor(
     private readonly core: SwimCore,
@@ -135,11 +130,7 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
 
   members(): MemberView[] {
     return this.core.members().map((m) => {
-      let meta = this.decodedMeta.get(m.meta);
-      if (meta === undefined) {
-        meta = decodeMeta(m.meta);
-        this.decodedMeta.set(m.meta, meta);
-      }
+      const meta = decodeMeta(m.meta);
       return {
         name: m.name,
         addr: m.addr,

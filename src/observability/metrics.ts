@@ -17,8 +17,9 @@ const MISNAMED_DEFAULT_GAUGES = [
 
 /**
  * How often the event-loop delay histogram (nodejs_eventloop_lag_*) takes a sample. prom-client's
- * 10 ms default wakes an idle node 100 times a second, and that was half of its CPU time (7 of
- * ~16 ms/s). A stall still shows in full: the sample taken after it measures all of it.
+ * 10 ms default wakes the process 100 times a second: an idle node's wakeups fell from 242/s to
+ * 84/s with 100 ms, and a bare process with the default metrics went from 10 to 3 ms/s of CPU. A
+ * stall still shows in full: the sample taken after it measures all of it.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 

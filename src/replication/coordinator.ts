@@ -285,14 +285,15 @@ export class Coordinator implements KvService {
     consistency: Consistency,
     op: ReplicationOp,
   ): Promise<Version> {
-    const newer = await this.writeOnce(record, consistency, op, false);
+    const newer = await this.writeOnce(record, consistency, op);
     if (newer === undefined) {
       this.observer.request(op, consistency, 'ok');
       return record.version;
     }
     this.clock.observe(newer);
+    // Once only: a replica that refuses this round too holds a concurrent write.
     const again = { ...record, version: this.clock.now() };
-    await this.writeOnce(again, consistency, op, true);
+    await this.writeOnce(again, consistency, op);
     this.observer.request(op, consistency, 'ok');
     return again.version;
   }
@@ -302,7 +303,6 @@ export class Coordinator implements KvService {
     record: StoredRecord,
     consistency: Consistency,
     op: ReplicationOp,
-    retry: boolean,
   ): Promise<Version | undefined> {
     const replicas = this.replicasOf(record.key);
     const needed = required(consistency, replicas.length);
@@ -315,8 +315,7 @@ export class Coordinator implements KvService {
         if (settled) return;
         if (acked >= needed) {
           settled = true;
-          // A second round is not followed by a third: another refusal means a concurrent write.
-          resolve(retry ? undefined : newer);
+          resolve(newer);
         } else if (acked + failed === replicas.length) {
           // Decided once every replica has answered or timed out, so `reached` is the final count.
           settled = true;
