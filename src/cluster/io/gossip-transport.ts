@@ -34,6 +34,14 @@ export const STREAM_INFLIGHT_PER_CONNECTION_MAX = 256;
  * until the peer has taken them. Two of the largest frames, so one large reply never stalls it.
  */
 export const STREAM_UNSENT_REPLY_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
+/**
+ * Reply bytes not taken at which a connection is closed. Frames already taken up are answered
+ * even once reading has stopped, up to STREAM_INFLIGHT_PER_CONNECTION_MAX of them, and a peer
+ * that sent them all at once and reads nothing would have every reply buffered. A peer that reads
+ * never gets here; one that does not has no use for the replies (its calls time out, and its next
+ * call opens a new connection).
+ */
+export const STREAM_UNSENT_REPLY_BYTES_CLOSE = 8 * STREAM_FRAME_BYTES_MAX;
 /** Default deadline for one stream request (connect, send, reply). */
 export const STREAM_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -180,7 +188,8 @@ export class GossipTransport {
     // Frames are taken up only while fewer than STREAM_INFLIGHT_PER_CONNECTION_MAX are being
     // answered and the peer takes its replies; the rest wait, and the connection is not read
     // meanwhile (TCP backpressure then slows the sender). A peer that sends requests and never
-    // reads the replies would otherwise make this node buffer every one of them.
+    // reads the replies would otherwise make this node buffer every one of them; one that sent
+    // many at once is closed once STREAM_UNSENT_REPLY_BYTES_CLOSE wait (see answer()).
     let inFlight = 0;
     const waiting: Uint8Array[] = [];
     const canTakeUp = (): boolean =>
@@ -234,6 +243,11 @@ export class GossipTransport {
       return;
     }
     if (reply === undefined || socket.destroyed) return;
+    if (socket.writableLength > STREAM_UNSENT_REPLY_BYTES_CLOSE) {
+      this.handlers.onDrop('stream_refused');
+      socket.destroy();
+      return;
+    }
     try {
       writeCorked(socket, frame(this.envelope.seal(reply)));
     } catch {

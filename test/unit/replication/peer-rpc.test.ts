@@ -297,7 +297,16 @@ describe('PeerRpcClient against a misbehaving peer', () => {
 describe('a peer that stops reading', () => {
   const MIB = 1024 * 1024;
 
-  it('is answered only up to a bound until it reads again, then gets every reply', async () => {
+  /** Request frames for `big`, ids from `first`, as one buffer: they arrive together. */
+  function bigRequests(first: number, count: number): Buffer {
+    const frames = Array.from({ length: count }, (_, i) => {
+      const body = packr.pack({ id: first + i, method: 'big', params: null });
+      return frame(plain.seal(Buffer.concat([Buffer.from([StreamChannel.replication]), body])));
+    });
+    return Buffer.concat(frames);
+  }
+
+  async function peerOfBigReplies(): Promise<{ peer: Peer; answered: () => number }> {
     let answered = 0;
     const peer = await startPeer({
       big: async () => {
@@ -305,28 +314,48 @@ describe('a peer that stops reading', () => {
         return Buffer.alloc(MIB);
       },
     });
-    const requests = 100;
+    return { peer, answered: () => answered };
+  }
+
+  it('takes up no new requests while its replies pile up, and answers them once it reads', async () => {
+    const { peer, answered } = await peerOfBigReplies();
     const socket = connect(peer.addr.port, '127.0.0.1');
     socket.pause();
     await new Promise<void>((resolve) => socket.once('connect', resolve));
-    for (let id = 1; id <= requests; id++) {
-      const body = packr.pack({ id, method: 'big', params: null });
-      socket.write(
-        frame(plain.seal(Buffer.concat([Buffer.from([StreamChannel.replication]), body]))),
-      );
-    }
-    // Replies fill the socket buffers on both sides, then the node stops taking up requests.
-    await vi.waitFor(() => expect(answered).toBeGreaterThanOrEqual(10), { timeout: 5_000 });
+    // 40 MiB of replies: more than both sockets' buffers take, well past the 16 MiB bound.
+    socket.write(bigRequests(1, 40));
+    await vi.waitFor(() => expect(answered()).toBe(40), { timeout: 10_000 });
+    socket.write(bigRequests(41, 60));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(answered).toBeLessThan(60);
+    expect(answered()).toBe(40);
 
     const decoder = new FrameDecoder();
     let replies = 0;
     socket.on('data', (chunk: Buffer) => (replies += decoder.push(chunk).length));
     socket.resume();
-    await vi.waitFor(() => expect(replies).toBe(requests), { timeout: 10_000 });
-    expect(answered).toBe(requests);
+    await vi.waitFor(() => expect(replies).toBe(100), { timeout: 10_000 });
+    expect(answered()).toBe(100);
     socket.destroy();
+  });
+
+  it('closes a connection that sent many requests at once and reads none of the replies', async () => {
+    const { peer, answered } = await peerOfBigReplies();
+    const socket = connect(peer.addr.port, '127.0.0.1');
+    socket.pause();
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const requests = 150;
+    socket.write(bigRequests(1, requests));
+    // All arrived before any reply was written, so all are answered; not all are kept.
+    await vi.waitFor(() => expect(answered()).toBe(requests), { timeout: 10_000 });
+    const decoder = new FrameDecoder();
+    let replies = 0;
+    socket.on('data', (chunk: Buffer) => (replies += decoder.push(chunk).length));
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    socket.resume();
+    await vi.waitFor(() => expect(closed).toBe(true), { timeout: 10_000 });
+    expect(replies).toBeLessThan(requests);
   });
 
   it('gets no more requests queued for it than a bound: further calls are refused as overloaded', async () => {
