@@ -36,6 +36,8 @@ export function unencodable(record: StoredRecord): string | undefined {
   if (!within(record.expiresAtMs, U48_LIMIT)) {
     return `expiry ${record.expiresAtMs} is out of range`;
   }
+  // A delete outlives any expiry; the live-key count relies on tombstones having none.
+  if (record.tombstone && record.expiresAtMs !== 0) return 'a tombstone carries no expiry';
   if (Buffer.byteLength(node, 'utf8') > SHORT_STRING_BYTES_MAX) {
     return `node name is over ${SHORT_STRING_BYTES_MAX} bytes`;
   }

@@ -54,6 +54,7 @@ describe('records between nodes', () => {
     ['a counter over 32 bits', { counter: 2 ** 32 }],
     ['a version time over 48 bits', { wallMs: 2 ** 48 }],
     ['a negative expiry', { expiresAtMs: -1 }],
+    ['a tombstone with an expiry', { tombstone: true, value: new Uint8Array(0), expiresAtMs: 5 }],
     ['a node name over 255 bytes', { node: 'é'.repeat(128) }],
     ['a content type beyond Latin-1', { contentType: 'text/☃' }],
   ])('refuses a record with %s', (_, change) => {
