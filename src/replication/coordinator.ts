@@ -223,10 +223,12 @@ export class Coordinator implements KvService {
 
   /** A version newer than any this node has stored or seen for the key. */
   private nextVersion(key: string, seen?: Version): Version {
-    const local = this.store.get(key);
-    if (local !== undefined) this.clock.observe(local.version);
-    if (seen !== undefined) this.clock.observe(seen);
-    return this.clock.now();
+    const local = this.store.get(key)?.version;
+    const floor =
+      local === undefined || (seen !== undefined && compareVersions(seen, local) > 0)
+        ? seen
+        : local;
+    return this.clock.nowAfter(floor);
   }
 
   /**
@@ -290,9 +292,8 @@ export class Coordinator implements KvService {
       this.observer.request(op, consistency, 'ok');
       return record.version;
     }
-    this.clock.observe(newer);
     // Once only: a replica that refuses this round too holds a concurrent write.
-    const again = { ...record, version: this.clock.now() };
+    const again = { ...record, version: this.clock.nowAfter(newer) };
     await this.writeOnce(again, consistency, op);
     this.observer.request(op, consistency, 'ok');
     return again.version;

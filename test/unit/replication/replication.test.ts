@@ -441,6 +441,17 @@ describe('rebalancing', () => {
     for (const name of replicasOfKey(cluster, key)) {
       expect(cluster.node(name).store.get(key)?.value.toString(), name).toBe('written later');
     }
+
+    // Neither the outsider nor a replica follows the fast clock for keys it never touched.
+    for (const via of [outsider(cluster, key), ...replicasOfKey(cluster, key)]) {
+      const elsewhere = await put(cluster, via, `elsewhere-${via}`, 'v');
+      expect(elsewhere.wallMs, via).toBeLessThan(Date.now() + 60_000 - 10_000);
+    }
+    // A replica coordinating the key itself writes above the version it holds.
+    const replica = replicasOfKey(cluster, key)[0] as string;
+    const over = await put(cluster, replica, key, 'written by a replica', 'all');
+    expect(over.wallMs).toBeGreaterThanOrEqual(ahead.version.wallMs);
+    expect(await read(cluster, outsider(cluster, key), key, 'all')).toBe('written by a replica');
   });
 
   it('answers fetches and version pages that fit a peer frame, however large values and keys are', async () => {
