@@ -279,7 +279,8 @@ function firstExternalIPv4(): string | undefined {
   return undefined;
 }
 
-function isUnspecified(addr: string): boolean {
+/** 0.0.0.0 or ::, which binds every interface and names none. */
+export function isUnspecified(addr: string): boolean {
   return addr === '0.0.0.0' || addr === '::';
 }
 

@@ -65,6 +65,8 @@ const REQUEST_ID_MAX = 0xffff_ffff;
 const packr = new Packr({ useRecords: false });
 
 export interface PeerRpcClientOptions {
+  /** The address connections leave from (the node's bind address when it names one). */
+  localAddress?: string;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   inflightPerPeerMax?: number;
@@ -116,13 +118,14 @@ class PeerConnection {
 
   constructor(
     peer: PeerAddr,
+    localAddress: string | undefined,
     private readonly envelope: Envelope,
     private readonly connectTimeoutMs: number,
     private readonly idleCloseMs: number,
     private readonly onGone: (conn: PeerConnection) => void,
   ) {
     this.label = describePeer(peer);
-    this.socket = connect({ host: peer.addr, port: peer.port });
+    this.socket = connect({ host: peer.addr, port: peer.port, localAddress });
     this.socket.setNoDelay(true);
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.connectTimer = setTimeout(
@@ -270,6 +273,7 @@ export class PeerRpcClient implements PeerCaller {
   private readonly requestTimeoutMs: number;
   private readonly inflightPerPeerMax: number;
   private readonly idleCloseMs: number;
+  private readonly localAddress: string | undefined;
   private closing = false;
 
   constructor(
@@ -280,6 +284,7 @@ export class PeerRpcClient implements PeerCaller {
     this.requestTimeoutMs = options.requestTimeoutMs ?? PEER_RPC_REQUEST_TIMEOUT_MS;
     this.inflightPerPeerMax = options.inflightPerPeerMax ?? PEER_RPC_INFLIGHT_PER_PEER_MAX;
     this.idleCloseMs = options.idleCloseMs ?? PEER_RPC_IDLE_CLOSE_MS;
+    this.localAddress = options.localAddress;
   }
 
   /** Sends `method(params)` to `to` and resolves with the handler's result. */
@@ -309,6 +314,7 @@ export class PeerRpcClient implements PeerCaller {
     if (conn === undefined) {
       const created = new PeerConnection(
         to,
+        this.localAddress,
         this.envelope,
         this.connectTimeoutMs,
         this.idleCloseMs,

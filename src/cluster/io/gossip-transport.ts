@@ -11,6 +11,7 @@ import { FrameDecoder, frame } from '../wire/stream-frame.js';
 import { STREAM_FRAME_BYTES_MAX } from '../wire/limits.js';
 import { writeCorked } from './corked-write.js';
 import { CodecError } from '../wire/codec-error.js';
+import { isUnspecified } from '../../config.js';
 
 export interface PeerAddr {
   addr: string;
@@ -62,6 +63,8 @@ export class GossipTransport {
   private constructor(
     private readonly udp: Socket,
     private readonly tcp: Server,
+    /** Where stream connections leave from: the bind address, when it names one. */
+    private readonly localAddress: string | undefined,
     private readonly envelope: Envelope,
     private readonly handlers: TransportHandlers,
   ) {}
@@ -74,7 +77,8 @@ export class GossipTransport {
   ): Promise<GossipTransport> {
     const udp = createSocket({ type: isIPv6(bindAddr) ? 'udp6' : 'udp4', reuseAddr: false });
     const tcp = createServer();
-    const transport = new GossipTransport(udp, tcp, envelope, handlers);
+    const localAddress = isUnspecified(bindAddr) ? undefined : bindAddr;
+    const transport = new GossipTransport(udp, tcp, localAddress, envelope, handlers);
     udp.on('message', (msg, rinfo) =>
       transport.receivePacket(msg, { addr: rinfo.address, port: rinfo.port }),
     );
@@ -114,7 +118,7 @@ export class GossipTransport {
     timeoutMs = STREAM_REQUEST_TIMEOUT_MS,
   ): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: to.addr, port: to.port });
+      const socket = connect({ host: to.addr, port: to.port, localAddress: this.localAddress });
       const decoder = new FrameDecoder();
       const fail = (message: string): void => {
         socket.destroy();

@@ -136,6 +136,14 @@ describe('PeerRpcClient with PeerRpcServer over the gossip transport', () => {
     expect(peer.connections.size).toBe(1);
   });
 
+  it('connects from the local address it is given, so the peer sees the member address', async () => {
+    const peer = await startPeer({ whoAsks: async (_, from) => from.addr });
+    expect(
+      await client(plain, { localAddress: '127.0.0.9' }).call(peer.addr, 'whoAsks', null),
+    ).toBe('127.0.0.9');
+    expect(await client().call(peer.addr, 'whoAsks', null)).toBe('127.0.0.1');
+  });
+
   it('rejects an unknown method with PEER_ERROR naming it', async () => {
     const peer = await startPeer(handlers);
     const err = await rejection(client().call(peer.addr, 'nope', {}));
