@@ -1,8 +1,10 @@
 // A fault test: five real `shoal serve` processes (encrypted gossip, found through headless-service
-// DNS) take a steady stream of quorum writes while a nemesis, one node at a time, kills a node
-// (-9) and restarts it on the same data directory, or pauses it (SIGSTOP) and resumes it. With
-// N=3 and W=2 any single node out still leaves a quorum, so most writes are acknowledged; 503s
-// and timeouts are allowed and simply not counted as acknowledged. Afterwards every partition's
+// DNS) take a steady stream of quorum writes while a nemesis, one fault at a time, kills a node
+// (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or cuts
+// the network (iptables) around one node or between two nodes and the other three, then heals
+// it. With N=3 and W=2 any single node out still leaves a quorum, so most writes are
+// acknowledged; 503s and timeouts are allowed and simply not counted as acknowledged. A node cut
+// off alone must acknowledge no quorum write while it is cut off. Afterwards every partition's
 // replicas must converge to equal digests, and every acknowledged write must still be there: a
 // read of all replicas returns its version or a newer one, never an older one and never nothing.
 //
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
+import { NetworkPartition } from '../support/network-partition.js';
 import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const SERVICE = 'shoal-nemesis.default.svc.cluster.local';
@@ -23,7 +26,20 @@ const GOSSIP_PORT = 17_946;
 const GOSSIP_KEY = Buffer.alloc(32, 5).toString('base64');
 const PARTITIONS = 256;
 
-const ROUNDS = 8;
+type Action = 'kill' | 'pause' | 'long-pause' | 'isolate' | 'split';
+/** One fault per round, in a random order: a node cut off alone, and a two-three split. */
+const ROUND_ACTIONS: readonly Action[] = [
+  'kill',
+  'kill',
+  'kill',
+  'kill',
+  'long-pause',
+  'pause',
+  'pause',
+  'isolate',
+  'split',
+];
+const ROUNDS = ROUND_ACTIONS.length;
 const KEY_SPACE = 300;
 const WRITER_LOOPS = 6;
 /** Per-request client timeout: longer than a coordinator's 2 s replica timeout, so a write that
@@ -38,6 +54,13 @@ const FAULT_MAX_MS = 4_500;
  * and it has to refute that when it is continued.
  */
 const LONG_PAUSE_MS = 10_000;
+/**
+ * How long the network stays cut: past the suspicion timeout, so each side declares the other
+ * dead and the cluster has to find itself again (DNS rediscovery, dead-member reconnects).
+ */
+const PARTITION_HOLD_MS = 8_000;
+/** Finding the other side again waits for a rediscovery (every 15 s) or a reconnect. */
+const HEAL_TIMEOUT_MS = 45_000;
 /** Quiet time after a node is back and seen alive by all, before the next fault. */
 const SETTLE_MS = 800;
 const ALIVE_TIMEOUT_MS = 20_000;
@@ -46,8 +69,6 @@ const PROBE_TIMEOUT_MS = 3_000;
 /** A quorum of 2 out of 3 replicas survives any single fault, so most writes must get through. */
 const MIN_ACK_RATIO = 0.5;
 
-type Action = 'kill' | 'pause' | 'long-pause';
-
 interface Slot {
   name: string;
   ip: string;
@@ -55,6 +76,8 @@ interface Slot {
   /** The running process; undefined while killed. */
   proc: ShoalProcess | undefined;
   paused: boolean;
+  /** Cut off from every other node by the network (alone, so it can reach no quorum). */
+  isolated: boolean;
 }
 
 interface Ack {
@@ -87,7 +110,9 @@ const slots: Slot[] = IPS.map((ip, i) => ({
   dataDir: makeTempDir('shoal-nemesis-'),
   proc: undefined,
   paused: false,
+  isolated: false,
 }));
+let network: NetworkPartition | undefined;
 let dns: TestDnsServer | undefined;
 const t0 = Date.now();
 const elapsed = (): number => Date.now() - t0;
@@ -99,6 +124,11 @@ const stats = {
   rounds: 0,
   kills: 0,
   pauses: 0,
+  partitions: 0,
+  /** Writes sent to a node while it was cut off alone (none may be acknowledged). */
+  sentToIsolated: 0,
+  /** Longest time from healing the network to every node seeing all five alive. */
+  healMsMax: 0,
   attempted: 0,
   acknowledged: 0,
   unavailable: 0,
@@ -131,6 +161,16 @@ function mulberry32(a: number): () => number {
 }
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+/** The items in a random order (Fisher-Yates), from the seeded generator. */
+function shuffle<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
 
 function log(round: number, node: string, what: string): void {
   events.push({ atMs: elapsed(), round, node, what });
@@ -228,6 +268,8 @@ async function writerLoop(id: number): Promise<void> {
     const key = `nemesis/${Math.floor(Math.random() * KEY_SPACE)}`;
     const value = `w${id}-${seq++}`;
     const sentMs = elapsed();
+    const sentWhileIsolated = slot.isolated;
+    if (sentWhileIsolated) stats.sentToIsolated++;
     stats.attempted++;
     try {
       const res = await fetch(`${proc.url}/v1/kv/${encodeURIComponent(key)}?consistency=quorum`, {
@@ -244,6 +286,12 @@ async function writerLoop(id: number): Promise<void> {
           unexpected.push(`PUT ${key} via ${slot.name}: 200 with a bad body ${text}`);
           stats.otherStatus++;
           continue;
+        }
+        if (sentWhileIsolated && slot.isolated) {
+          unexpected.push(
+            `PUT ${key} via ${slot.name} at ${sentMs} ms: acknowledged while the node was cut ` +
+              `off from every replica but itself`,
+          );
         }
         stats.acknowledged++;
         const list = acks.get(key) ?? [];
@@ -284,8 +332,37 @@ async function seenAs(victim: Slot): Promise<string> {
   return `seen as ${views.join('/')} by the others`;
 }
 
+/** Cuts the network around one node, or between two nodes and the rest, then heals it. */
+async function partitionRound(round: number, action: 'isolate' | 'split'): Promise<void> {
+  if (network === undefined) throw new Error('no network partition control');
+  const shuffled = shuffle(slots);
+  const minority = shuffled.slice(0, action === 'isolate' ? 1 : 2);
+  const majority = shuffled.slice(minority.length);
+  const names = minority.map((s) => s.name).join('+');
+  stats.partitions++;
+  log(round, names, `network cut from the other ${majority.length} for ${PARTITION_HOLD_MS} ms`);
+  await network.split(
+    minority.map((s) => s.ip),
+    majority.map((s) => s.ip),
+  );
+  if (action === 'isolate') for (const slot of minority) slot.isolated = true;
+  await sleep(PARTITION_HOLD_MS);
+  const seen = await seenAs(minority[0] as Slot);
+  for (const slot of minority) slot.isolated = false;
+  await network.heal();
+  const healedMs = Date.now();
+  log(round, names, `network healed; ${minority[0]?.name} was ${seen}`);
+  if (tornDown) return;
+  await waitAllAlive(HEAL_TIMEOUT_MS);
+  stats.healMsMax = Math.max(stats.healMsMax, Date.now() - healedMs);
+  log(round, names, `all five alive everywhere ${Date.now() - healedMs} ms after healing`);
+  stats.rounds = round;
+  await sleep(SETTLE_MS);
+}
+
 /** One nemesis round: fault one node, hold, heal, and wait until everyone sees it alive. */
 async function nemesisRound(round: number, action: Action): Promise<void> {
+  if (action === 'isolate' || action === 'split') return partitionRound(round, action);
   const slot = pick(slots);
   const proc = slot.proc;
   if (proc === undefined) throw new Error(`${slot.name} is not running at round ${round}`);
@@ -387,7 +464,9 @@ function countInversions(): number {
 function report(): string {
   return (
     `nemesis report: seed=${seed} rounds=${stats.rounds}/${ROUNDS} ` +
-    `(kills=${stats.kills} pauses=${stats.pauses}) writes attempted=${stats.attempted} ` +
+    `(kills=${stats.kills} pauses=${stats.pauses} partitions=${stats.partitions}) ` +
+    `partition-heal-ms-max=${stats.healMsMax} sent-to-isolated=${stats.sentToIsolated} ` +
+    `writes attempted=${stats.attempted} ` +
     `acknowledged=${stats.acknowledged} unavailable(503)=${stats.unavailable} ` +
     `no-answer=${stats.noAnswer} other-status=${stats.otherStatus} ` +
     `lost=${stats.lost ?? 'unchecked'} real-time-inversions=${countInversions()} converge-ms=${stats.convergeMs ?? 'did not converge'} ` +
@@ -396,6 +475,7 @@ function report(): string {
 }
 
 beforeAll(async () => {
+  network = await NetworkPartition.create();
   dns = await startDnsServer({ host: DNS_HOST });
   dns.setPods(
     SERVICE,
@@ -409,16 +489,7 @@ beforeAll(async () => {
 }, 60_000);
 
 async function runNemesis(): Promise<void> {
-  // Half kills, half pauses (one of them long), in a random order.
-  const actions = Array.from({ length: ROUNDS }, (_, i): Action => {
-    if (i % 2 === 0) return 'kill';
-    return i === 1 ? 'long-pause' : 'pause';
-  });
-  for (let i = actions.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [actions[i], actions[j]] = [actions[j] as Action, actions[i] as Action];
-  }
-  for (const [i, action] of actions.entries()) {
+  for (const [i, action] of shuffle(ROUND_ACTIONS).entries()) {
     if (halted || tornDown) return;
     await nemesisRound(i + 1, action);
   }
@@ -449,13 +520,14 @@ afterAll(async () => {
   // A stopped process cannot act on SIGTERM until it is continued.
   for (const slot of slots) if (slot.paused) slot.proc?.signal('SIGCONT');
   await Promise.allSettled(running().map((proc) => proc.stop(5_000)));
+  await network?.remove();
   await dns?.close();
   console.log(report());
   if (anyFailed) console.log(`nemesis log:\n${timeline(0, Infinity)}`);
 }, 30_000);
 
 describe('five nodes under a kill/pause nemesis with a quorum writer', () => {
-  it(`keeps taking quorum writes through ${ROUNDS} rounds of kill -9 and SIGSTOP, one node at a time`, async () => {
+  it(`keeps taking quorum writes through ${ROUNDS} rounds of kill -9, SIGSTOP and network cuts`, async () => {
     onTestFinished(() => {
       halted = true;
       stopWriters = true;
@@ -472,7 +544,9 @@ describe('five nodes under a kill/pause nemesis with a quorum writer', () => {
     log(stats.rounds, '-', 'nemesis and writers stopped');
     expect(unexpected, `answers other than 200 or 503:\n${unexpected.join('\n')}`).toEqual([]);
     expect(stats.acknowledged).toBeGreaterThan(stats.attempted * MIN_ACK_RATIO);
-  }, 100_000);
+    // The cut-off node was asked, so its refusals above were put to the test.
+    expect(stats.sentToIsolated).toBeGreaterThan(0);
+  }, 200_000);
 
   it(
     'converges: every partition ends with equal digests on all its replicas',
