@@ -1,8 +1,8 @@
 // A fault test: five real `shoal serve` processes (encrypted gossip, found through headless-service
 // DNS) take a steady stream of quorum writes while a nemesis, one fault at a time, kills a node
-// (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or cuts
-// the network (iptables) around one node or between two nodes and the other three, then heals
-// it. With N=3 and W=2 any single node out still leaves a quorum, so most writes are
+// (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or, with
+// iptables, cuts the network around one node or between two nodes and the other three, or drops
+// a fifth of all packets between nodes, then heals it. With N=3 and W=2 any single node out still leaves a quorum, so most writes are
 // acknowledged; 503s and timeouts are allowed and simply not counted as acknowledged. A node cut
 // off alone must acknowledge no quorum write while it is cut off. Afterwards every partition's
 // replicas must converge to equal digests, and every acknowledged write must still be there: a
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
-import { NetworkPartition } from '../support/network-partition.js';
+import { NetworkFaults } from '../support/network-faults.js';
 import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const SERVICE = 'shoal-nemesis.default.svc.cluster.local';
@@ -26,8 +26,9 @@ const GOSSIP_PORT = 17_946;
 const GOSSIP_KEY = Buffer.alloc(32, 5).toString('base64');
 const PARTITIONS = 256;
 
-type Action = 'kill' | 'pause' | 'long-pause' | 'isolate' | 'split';
-/** One fault per round, in a random order: a node cut off alone, and a two-three split. */
+type NetworkAction = 'isolate' | 'split' | 'lossy';
+type Action = 'kill' | 'pause' | 'long-pause' | NetworkAction;
+/** One fault per round, in a random order: a node cut off alone, a two-three split, lost packets. */
 const ROUND_ACTIONS: readonly Action[] = [
   'kill',
   'kill',
@@ -38,6 +39,7 @@ const ROUND_ACTIONS: readonly Action[] = [
   'pause',
   'isolate',
   'split',
+  'lossy',
 ];
 const ROUNDS = ROUND_ACTIONS.length;
 const KEY_SPACE = 300;
@@ -55,10 +57,12 @@ const FAULT_MAX_MS = 4_500;
  */
 const LONG_PAUSE_MS = 10_000;
 /**
- * How long the network stays cut: past the suspicion timeout, so each side declares the other
- * dead and the cluster has to find itself again (DNS rediscovery, dead-member reconnects).
+ * How long a network fault lasts: past the suspicion timeout, so each side of a cut declares the
+ * other dead and the cluster has to find itself again (DNS rediscovery, dead-member reconnects).
  */
-const PARTITION_HOLD_MS = 8_000;
+const NETWORK_FAULT_MS = 8_000;
+/** The share of packets between nodes a lossy round drops. */
+const LOSS_SHARE = 0.2;
 /** Finding the other side again waits for a rediscovery (every 15 s) or a reconnect. */
 const HEAL_TIMEOUT_MS = 45_000;
 /** Quiet time after a node is back and seen alive by all, before the next fault. */
@@ -112,7 +116,7 @@ const slots: Slot[] = IPS.map((ip, i) => ({
   paused: false,
   isolated: false,
 }));
-let network: NetworkPartition | undefined;
+let network: NetworkFaults | undefined;
 let dns: TestDnsServer | undefined;
 const t0 = Date.now();
 const elapsed = (): number => Date.now() - t0;
@@ -124,7 +128,7 @@ const stats = {
   rounds: 0,
   kills: 0,
   pauses: 0,
-  partitions: 0,
+  networkFaults: 0,
   /** Writes sent to a node while it was cut off alone (none may be acknowledged). */
   sentToIsolated: 0,
   /** Longest time from healing the network to every node seeing all five alive. */
@@ -332,26 +336,41 @@ async function seenAs(victim: Slot): Promise<string> {
   return `seen as ${views.join('/')} by the others`;
 }
 
-/** Cuts the network around one node, or between two nodes and the rest, then heals it. */
-async function partitionRound(round: number, action: 'isolate' | 'split'): Promise<void> {
-  if (network === undefined) throw new Error('no network partition control');
-  const shuffled = shuffle(slots);
-  const minority = shuffled.slice(0, action === 'isolate' ? 1 : 2);
-  const majority = shuffled.slice(minority.length);
-  const names = minority.map((s) => s.name).join('+');
-  stats.partitions++;
-  log(round, names, `network cut from the other ${majority.length} for ${PARTITION_HOLD_MS} ms`);
-  await network.split(
-    minority.map((s) => s.ip),
-    majority.map((s) => s.ip),
-  );
-  if (action === 'isolate') for (const slot of minority) slot.isolated = true;
-  await sleep(PARTITION_HOLD_MS);
-  const seen = await seenAs(minority[0] as Slot);
-  for (const slot of minority) slot.isolated = false;
+/**
+ * Cuts the network around one node or between two nodes and the rest, or makes every link
+ * between nodes lose packets; then heals it.
+ */
+async function networkRound(round: number, action: NetworkAction): Promise<void> {
+  if (network === undefined) throw new Error('no network fault control');
+  stats.networkFaults++;
+  let names = 'all';
+  let seen = '';
+  if (action === 'lossy') {
+    log(
+      round,
+      names,
+      `${LOSS_SHARE * 100}% of packets between nodes dropped for ${NETWORK_FAULT_MS} ms`,
+    );
+    await network.lose(IPS, LOSS_SHARE);
+    await sleep(NETWORK_FAULT_MS);
+  } else {
+    const shuffled = shuffle(slots);
+    const minority = shuffled.slice(0, action === 'isolate' ? 1 : 2);
+    const majority = shuffled.slice(minority.length);
+    names = minority.map((s) => s.name).join('+');
+    log(round, names, `network cut from the other ${majority.length} for ${NETWORK_FAULT_MS} ms`);
+    await network.split(
+      minority.map((s) => s.ip),
+      majority.map((s) => s.ip),
+    );
+    if (action === 'isolate') for (const slot of minority) slot.isolated = true;
+    await sleep(NETWORK_FAULT_MS);
+    seen = `; ${minority[0]?.name} was ${await seenAs(minority[0] as Slot)}`;
+    for (const slot of minority) slot.isolated = false;
+  }
   await network.heal();
   const healedMs = Date.now();
-  log(round, names, `network healed; ${minority[0]?.name} was ${seen}`);
+  log(round, names, `network healed${seen}`);
   if (tornDown) return;
   await waitAllAlive(HEAL_TIMEOUT_MS);
   stats.healMsMax = Math.max(stats.healMsMax, Date.now() - healedMs);
@@ -362,7 +381,9 @@ async function partitionRound(round: number, action: 'isolate' | 'split'): Promi
 
 /** One nemesis round: fault one node, hold, heal, and wait until everyone sees it alive. */
 async function nemesisRound(round: number, action: Action): Promise<void> {
-  if (action === 'isolate' || action === 'split') return partitionRound(round, action);
+  if (action === 'isolate' || action === 'split' || action === 'lossy') {
+    return networkRound(round, action);
+  }
   const slot = pick(slots);
   const proc = slot.proc;
   if (proc === undefined) throw new Error(`${slot.name} is not running at round ${round}`);
@@ -464,8 +485,8 @@ function countInversions(): number {
 function report(): string {
   return (
     `nemesis report: seed=${seed} rounds=${stats.rounds}/${ROUNDS} ` +
-    `(kills=${stats.kills} pauses=${stats.pauses} partitions=${stats.partitions}) ` +
-    `partition-heal-ms-max=${stats.healMsMax} sent-to-isolated=${stats.sentToIsolated} ` +
+    `(kills=${stats.kills} pauses=${stats.pauses} network=${stats.networkFaults}) ` +
+    `network-heal-ms-max=${stats.healMsMax} sent-to-isolated=${stats.sentToIsolated} ` +
     `writes attempted=${stats.attempted} ` +
     `acknowledged=${stats.acknowledged} unavailable(503)=${stats.unavailable} ` +
     `no-answer=${stats.noAnswer} other-status=${stats.otherStatus} ` +
@@ -475,7 +496,7 @@ function report(): string {
 }
 
 beforeAll(async () => {
-  network = await NetworkPartition.create();
+  network = await NetworkFaults.create();
   dns = await startDnsServer({ host: DNS_HOST });
   dns.setPods(
     SERVICE,

@@ -1,0 +1,70 @@
+// Network faults between nodes on loopback addresses, made with iptables as a broken network
+// between pods would be: a partition drops every packet between two sides, a lossy link drops a
+// share of them at random, in both directions, for UDP gossip and TCP connections alike. Clients
+// (which connect from 127.0.0.1) still reach every node. The rules live in a chain of their own,
+// jumped to from INPUT, so healing and cleanup touch nothing else on the machine. Needs root, as
+// the tests here run.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+async function iptables(...args: string[]): Promise<void> {
+  // -w waits for the xtables lock instead of failing when another iptables runs.
+  try {
+    await run('iptables', ['-w', ...args]);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(
+      `iptables ${args.join(' ')} failed: ${stderr.trim() || (err as Error).message}`,
+    );
+  }
+}
+
+export class NetworkFaults {
+  private constructor(private readonly chain: string) {}
+
+  static async create(): Promise<NetworkFaults> {
+    const chain = `SHOAL-FAULTS-${process.pid}`;
+    await iptables('-N', chain);
+    await iptables('-I', 'INPUT', '-j', chain);
+    return new NetworkFaults(chain);
+  }
+
+  /** Drops every packet between an address on one side and an address on the other. */
+  async split(sideA: readonly string[], sideB: readonly string[]): Promise<void> {
+    await this.drop(sideA, sideB, []);
+  }
+
+  /** Drops this share (0 to 1) of the packets between any two of the addresses, at random. */
+  async lose(addrs: readonly string[], share: number): Promise<void> {
+    for (const [i, a] of addrs.entries()) {
+      const match = ['-m', 'statistic', '--mode', 'random', '--probability', String(share)];
+      await this.drop([a], addrs.slice(i + 1), match);
+    }
+  }
+
+  async heal(): Promise<void> {
+    await iptables('-F', this.chain);
+  }
+
+  async remove(): Promise<void> {
+    await iptables('-D', 'INPUT', '-j', this.chain);
+    await iptables('-F', this.chain);
+    await iptables('-X', this.chain);
+  }
+
+  private async drop(
+    sideA: readonly string[],
+    sideB: readonly string[],
+    match: readonly string[],
+  ): Promise<void> {
+    for (const a of sideA) {
+      for (const b of sideB) {
+        await iptables('-A', this.chain, '-s', a, '-d', b, ...match, '-j', 'DROP');
+        await iptables('-A', this.chain, '-s', b, '-d', a, ...match, '-j', 'DROP');
+      }
+    }
+  }
+}
