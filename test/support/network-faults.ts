@@ -22,14 +22,43 @@ async function iptables(...args: string[]): Promise<void> {
   }
 }
 
+const CHAIN_PREFIX = 'SHOAL-FAULTS-';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class NetworkFaults {
   private constructor(private readonly chain: string) {}
 
   static async create(): Promise<NetworkFaults> {
-    const chain = `SHOAL-FAULTS-${process.pid}`;
+    await NetworkFaults.removeAbandoned();
+    const chain = `${CHAIN_PREFIX}${process.pid}`;
     await iptables('-N', chain);
     await iptables('-I', 'INPUT', '-j', chain);
     return new NetworkFaults(chain);
+  }
+
+  /**
+   * Removes the chains of test runs that ended without cleaning up (killed mid-fault): their
+   * rules would still cut the network between the addresses the next run uses.
+   */
+  private static async removeAbandoned(): Promise<void> {
+    const { stdout } = await run('iptables', ['-w', '-S']);
+    for (const match of stdout.matchAll(new RegExp(`^-N (${CHAIN_PREFIX}(\\d+))$`, 'gm'))) {
+      if (isRunning(Number(match[2]))) continue;
+      const chain = match[1] as string;
+      // The jump may be missing (a run killed while creating the chain): each step on its own.
+      await iptables('-D', 'INPUT', '-j', chain).catch(() => undefined);
+      await iptables('-F', chain);
+      await iptables('-X', chain);
+    }
   }
 
   /** Drops every packet between an address on one side and an address on the other. */
