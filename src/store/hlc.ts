@@ -7,7 +7,7 @@
 // of all the others there for good (CockroachDB bounds its HLC by a maximum offset for the same
 // reason). A write over such a key is still placed above it, for that key alone.
 
-import { compareVersions, type Version } from './version.js';
+import type { Version } from './version.js';
 
 /** The counter grows only within one millisecond; past this many writes in one ms we borrow the next ms. */
 export const HLC_COUNTER_MAX = 0xffff_ffff;
@@ -20,48 +20,125 @@ export const CLOCK_LEAD_MAX_MS = 5_000;
 
 export type WallClock = () => number;
 
+/** A point of the clock: wall milliseconds, then a counter within the millisecond. */
+interface Timestamp {
+  wallMs: number;
+  counter: number;
+}
+
+function compareTimestamps(a: Timestamp, b: Timestamp): number {
+  return a.wallMs - b.wallMs || a.counter - b.counter;
+}
+
+/** The next timestamp after `t`: the counter, or the next millisecond when it is full. */
+function after(t: Timestamp): Timestamp {
+  return t.counter < HLC_COUNTER_MAX
+    ? { wallMs: t.wallMs, counter: t.counter + 1 }
+    : { wallMs: t.wallMs + 1, counter: 0 };
+}
+
+/** Consecutive timestamps handed out above the lead bound. */
+interface Run {
+  first: Timestamp;
+  last: Timestamp;
+}
+
+/**
+ * Runs of such timestamps remembered at most. Each stays until the clock passes it, which for a
+ * version from a clock years ahead is years; past this many, the furthest are forgotten.
+ */
+const AHEAD_RUNS_MAX = 100_000;
+
 export class HybridLogicalClock {
-  private wallMs = 0;
-  private counter = 0;
+  /** The latest timestamp the clock issued or observed. */
+  private current: Timestamp = { wallMs: 0, counter: 0 };
+  /**
+   * Timestamps handed out above the lead bound that the clock has not passed yet, as sorted runs
+   * that neither overlap nor touch. The clock does not follow them, but it steps over them, and
+   * a later answer above the bound avoids them too: no timestamp is handed out twice.
+   */
+  private readonly ahead: Run[] = [];
 
   constructor(
     private readonly node: string,
     private readonly wallClock: WallClock = Date.now,
   ) {}
 
-  /** A fresh timestamp, strictly greater than every one issued or observed before. */
+  /** A fresh timestamp, strictly greater than every one the clock itself issued or observed. */
   now(): Version {
     const physicalMs = this.wallClock();
-    if (physicalMs > this.wallMs) {
-      this.wallMs = physicalMs;
-      this.counter = 0;
-    } else if (this.counter < HLC_COUNTER_MAX) {
-      this.counter += 1;
-    } else {
-      this.wallMs += 1;
-      this.counter = 0;
+    let next: Timestamp =
+      physicalMs > this.current.wallMs ? { wallMs: physicalMs, counter: 0 } : after(this.current);
+    // Runs below `next` are behind the clock for good; one that holds `next` is stepped over.
+    while (this.ahead.length > 0 && compareTimestamps((this.ahead[0] as Run).first, next) <= 0) {
+      const run = this.ahead.shift() as Run;
+      if (compareTimestamps(run.last, next) >= 0) next = after(run.last);
     }
-    return { wallMs: this.wallMs, counter: this.counter, node: this.node };
+    this.current = next;
+    return { wallMs: next.wallMs, counter: next.counter, node: this.node };
   }
 
   /**
    * A fresh timestamp above `seen` too (the version a key holds). When `seen` is within the lead
-   * bound the clock moves past it; beyond, the answer sits just above it and the clock stays.
+   * bound the clock moves past it; beyond, the answer sits just above it (never on a timestamp
+   * handed out before) while the clock stays where it is.
    */
   nowAfter(seen: Version | undefined): Version {
     if (seen === undefined) return this.now();
-    if (seen.wallMs - this.wallClock() <= CLOCK_LEAD_MAX_MS) this.observe(seen);
-    const next = this.now();
-    if (compareVersions(next, seen) > 0) return next;
-    return seen.counter < HLC_COUNTER_MAX
-      ? { wallMs: seen.wallMs, counter: seen.counter + 1, node: this.node }
-      : { wallMs: seen.wallMs + 1, counter: 0, node: this.node };
+    if (seen.wallMs - this.wallClock() <= CLOCK_LEAD_MAX_MS) {
+      this.observe(seen);
+      return this.now();
+    }
+    const answer = this.handOutAhead(
+      after(compareTimestamps(seen, this.current) > 0 ? seen : this.current),
+    );
+    return { wallMs: answer.wallMs, counter: answer.counter, node: this.node };
   }
 
   private observe(seen: Version): void {
-    if (compareVersions(seen, { wallMs: this.wallMs, counter: this.counter, node: this.node }) <= 0)
-      return;
-    this.wallMs = seen.wallMs;
-    this.counter = seen.counter;
+    if (compareTimestamps(seen, this.current) > 0) {
+      this.current = { wallMs: seen.wallMs, counter: seen.counter };
+    }
+  }
+
+  /** Takes `wanted`, or the first timestamp after the run that holds it, and remembers it. */
+  private handOutAhead(wanted: Timestamp): Timestamp {
+    const runs = this.ahead;
+    // The first run that does not end before `wanted`.
+    let i = 0;
+    let end = runs.length;
+    while (i < end) {
+      const middle = (i + end) >>> 1;
+      if (compareTimestamps((runs[middle] as Run).last, wanted) < 0) i = middle + 1;
+      else end = middle;
+    }
+    const holder = runs[i];
+    if (holder !== undefined && compareTimestamps(holder.first, wanted) <= 0) {
+      // Runs never touch, so the timestamp after this run is free; the run grows by it.
+      const next = after(holder.last);
+      holder.last = next;
+      this.mergeWithNext(i);
+      return next;
+    }
+    const before = runs[i - 1];
+    if (before !== undefined && compareTimestamps(after(before.last), wanted) === 0) {
+      before.last = wanted;
+      this.mergeWithNext(i - 1);
+    } else {
+      runs.splice(i, 0, { first: wanted, last: wanted });
+      this.mergeWithNext(i);
+      if (runs.length > AHEAD_RUNS_MAX) runs.pop();
+    }
+    return wanted;
+  }
+
+  /** Joins run i with the one after it when they now touch. */
+  private mergeWithNext(i: number): void {
+    const run = this.ahead[i] as Run;
+    const next = this.ahead[i + 1];
+    if (next !== undefined && compareTimestamps(after(run.last), next.first) === 0) {
+      run.last = next.last;
+      this.ahead.splice(i + 1, 1);
+    }
   }
 }

@@ -447,6 +447,19 @@ describe('rebalancing', () => {
       const elsewhere = await put(cluster, via, `elsewhere-${via}`, 'v');
       expect(elsewhere.wallMs, via).toBeLessThan(Date.now() + 60_000 - 10_000);
     }
+    // Two writes at once through the outsider are both refused with the same version and both
+    // written again above it: with two different versions, so the replicas agree on one value.
+    const [x, y] = await Promise.all([
+      put(cluster, outsider(cluster, key), key, 'x', 'all'),
+      put(cluster, outsider(cluster, key), key, 'y', 'all'),
+    ]);
+    expect(x).not.toEqual(y);
+    const winner =
+      x.wallMs > y.wallMs || (x.wallMs === y.wallMs && x.counter > y.counter) ? 'x' : 'y';
+    for (const name of replicasOfKey(cluster, key)) {
+      expect(cluster.node(name).store.get(key)?.value.toString(), name).toBe(winner);
+    }
+
     // A replica coordinating the key itself writes above the version it holds.
     const replica = replicasOfKey(cluster, key)[0] as string;
     const over = await put(cluster, replica, key, 'written by a replica', 'all');
