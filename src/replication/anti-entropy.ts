@@ -356,7 +356,10 @@ export class AntiEntropy {
         const order = their === undefined ? 1 : compareVersions(record.version, their);
         if (order <= 0) heldByPeer.set(record.key, record.version);
         if (order > 0 && toSend.length < REPAIR_RECORDS_PER_STEP_MAX) toSend.push(record);
-        if (order < 0 && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) toFetch.push(record.key);
+        // A push fetches nothing: its newer keys must not fill the batch and end the paging early.
+        if (order < 0 && direction === 'both' && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) {
+          toFetch.push(record.key);
+        }
       }
       if (direction === 'both') {
         // Keys only the peer holds.

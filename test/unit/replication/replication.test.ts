@@ -527,6 +527,41 @@ describe('rebalancing', () => {
     expect(waiting).toBeGreaterThan(0);
   });
 
+  it('hands off a whole partition, past a first stretch of keys the new owners hold newer', async () => {
+    // Pages of 100 keys: the partition spans many pages.
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, Date.now, 100);
+    const partition = cluster.replicasOf(0).includes('n2') ? 0 : 1;
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 650; i++) {
+      if (partitionOf(encodeKey(`hand/${i}`), TEST_PARTITIONS) === partition)
+        keys.push(`hand/${i}`);
+    }
+    keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const stored = (key: string, wallMs: number, value: string): StoredRecord => ({
+      key,
+      value: Buffer.from(value),
+      contentType: 'text/plain',
+      version: { wallMs, counter: 0, node: 'n2' },
+      tombstone: false,
+      expiresAtMs: 0,
+    });
+    expect(cluster.replicasOf(partition)).toContain('n2');
+    for (const key of keys) await cluster.node('n2').store.apply(stored(key, 1, 'old'));
+    cluster.setState('n2', 'left');
+    const owners = cluster.replicasOf(partition);
+    // The owners already hold the first 600 keys, newer; the last 50 only the leaver has.
+    for (const owner of owners) {
+      for (const key of keys.slice(0, 600)) {
+        await cluster.node(owner).store.apply(stored(key, 2, 'newer'));
+      }
+    }
+    await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000);
+    for (const key of keys.slice(600)) {
+      for (const owner of owners)
+        expect(cluster.node(owner).store.get(key)?.value.toString(), key).toBe('old');
+    }
+  });
+
   it('hands every partition of a leaving member to the members that replace it', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
