@@ -44,8 +44,9 @@ interface Run {
 }
 
 /**
- * Runs of such timestamps remembered at most. Each stays until the clock passes it, which for a
- * version from a clock years ahead is years; past this many, the furthest are forgotten.
+ * Runs of such timestamps kept at most. Each stays until the clock passes it, which for a version
+ * from a clock years ahead is years. Past this many, the two closest runs are joined: the
+ * timestamps between them are then never handed out, and the clock may step over them all.
  */
 const AHEAD_RUNS_MAX = 100_000;
 
@@ -62,6 +63,7 @@ export class HybridLogicalClock {
   constructor(
     private readonly node: string,
     private readonly wallClock: WallClock = Date.now,
+    private readonly aheadRunsMax = AHEAD_RUNS_MAX,
   ) {}
 
   /** A fresh timestamp, strictly greater than every one the clock itself issued or observed. */
@@ -70,9 +72,14 @@ export class HybridLogicalClock {
     let next: Timestamp =
       physicalMs > this.current.wallMs ? { wallMs: physicalMs, counter: 0 } : after(this.current);
     // Runs below `next` are behind the clock for good; one that holds `next` is stepped over.
-    while (this.ahead.length > 0 && compareTimestamps((this.ahead[0] as Run).first, next) <= 0) {
-      const run = this.ahead.shift() as Run;
-      if (compareTimestamps(run.last, next) >= 0) next = after(run.last);
+    if (this.ahead.length > 0 && compareTimestamps((this.ahead[0] as Run).first, next) <= 0) {
+      let passed = this.firstRunNotBefore(next);
+      const holder = this.ahead[passed];
+      if (holder !== undefined && compareTimestamps(holder.first, next) <= 0) {
+        next = after(holder.last);
+        passed++;
+      }
+      this.ahead.splice(0, passed);
     }
     this.current = next;
     return { wallMs: next.wallMs, counter: next.counter, node: this.node };
@@ -104,14 +111,7 @@ export class HybridLogicalClock {
   /** Takes `wanted`, or the first timestamp after the run that holds it, and remembers it. */
   private handOutAhead(wanted: Timestamp): Timestamp {
     const runs = this.ahead;
-    // The first run that does not end before `wanted`.
-    let i = 0;
-    let end = runs.length;
-    while (i < end) {
-      const middle = (i + end) >>> 1;
-      if (compareTimestamps((runs[middle] as Run).last, wanted) < 0) i = middle + 1;
-      else end = middle;
-    }
+    const i = this.firstRunNotBefore(wanted);
     const holder = runs[i];
     if (holder !== undefined && compareTimestamps(holder.first, wanted) <= 0) {
       // Runs never touch, so the timestamp after this run is free; the run grows by it.
@@ -127,9 +127,39 @@ export class HybridLogicalClock {
     } else {
       runs.splice(i, 0, { first: wanted, last: wanted });
       this.mergeWithNext(i);
-      if (runs.length > AHEAD_RUNS_MAX) runs.pop();
+      if (runs.length > this.aheadRunsMax) this.joinClosestRuns();
     }
     return wanted;
+  }
+
+  /** The index of the first run that does not end before `t` (the run count when none). */
+  private firstRunNotBefore(t: Timestamp): number {
+    let low = 0;
+    let high = this.ahead.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareTimestamps((this.ahead[middle] as Run).last, t) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Joins the two runs with the smallest gap between them (see AHEAD_RUNS_MAX). */
+  private joinClosestRuns(): void {
+    const runs = this.ahead;
+    let closest = 0;
+    let closestGap: Timestamp | undefined;
+    for (let i = 0; i + 1 < runs.length; i++) {
+      const a = (runs[i] as Run).last;
+      const b = (runs[i + 1] as Run).first;
+      const gap = { wallMs: b.wallMs - a.wallMs, counter: b.counter - a.counter };
+      if (closestGap === undefined || compareTimestamps(gap, closestGap) < 0) {
+        closest = i;
+        closestGap = gap;
+      }
+    }
+    (runs[closest] as Run).last = (runs[closest + 1] as Run).last;
+    runs.splice(closest + 1, 1);
   }
 
   /** Joins run i with the one after it when they now touch. */

@@ -66,41 +66,47 @@ describe('hybrid logical clock', () => {
     );
   });
 
-  it('never hands out a timestamp twice, however often it is shown the same version far ahead', () => {
-    const step = fc.oneof(
-      fc.record({ advanceMs: fc.integer({ min: -5, max: 100 }), seen: fc.constant(undefined) }),
-      fc.record({
-        advanceMs: fc.integer({ min: -5, max: 100 }),
-        // A few versions, shown again and again: from a clock far ahead, then within the bound
-        // as the wall clock catches up.
-        seen: fc.record({
-          wallMs: fc.constantFrom(0, 6_000, 6_001, 9_000, 12_000),
-          counter: fc.integer({ min: 0, max: 3 }),
-          node: fc.constantFrom('a', 'z'),
+  it.each([
+    ['as many runs as it may keep', undefined],
+    ['two runs at most, so it joins runs', 2],
+  ])(
+    'never hands out a timestamp twice, shown versions far ahead again and again (%s)',
+    (_, runsMax) => {
+      const step = fc.oneof(
+        fc.record({ advanceMs: fc.integer({ min: -5, max: 100 }), seen: fc.constant(undefined) }),
+        fc.record({
+          advanceMs: fc.integer({ min: -5, max: 100 }),
+          // A few versions, shown again and again: from a clock far ahead, then within the bound
+          // as the wall clock catches up.
+          seen: fc.record({
+            wallMs: fc.constantFrom(0, 6_000, 6_001, 9_000, 12_000),
+            counter: fc.integer({ min: 0, max: 3 }),
+            node: fc.constantFrom('a', 'z'),
+          }),
         }),
-      }),
-    );
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
-        let wallMs = 0;
-        const clock = new HybridLogicalClock('m', () => wallMs);
-        const handedOut = new Set<string>();
-        let previousNow: Version | undefined;
-        for (const { advanceMs, seen } of steps) {
-          wallMs = Math.max(0, wallMs + advanceMs);
-          const answer = seen === undefined ? clock.now() : clock.nowAfter(seen);
-          const stamp = `${answer.wallMs}/${answer.counter}`;
-          expect(handedOut.has(stamp), stamp).toBe(false);
-          handedOut.add(stamp);
-          if (seen !== undefined) expect(compareVersions(answer, seen)).toBeGreaterThan(0);
-          if (seen === undefined) {
-            if (previousNow) expect(compareVersions(answer, previousNow)).toBeGreaterThan(0);
-            previousNow = answer;
+      );
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+          let wallMs = 0;
+          const clock = new HybridLogicalClock('m', () => wallMs, runsMax);
+          const handedOut = new Set<string>();
+          let previousNow: Version | undefined;
+          for (const { advanceMs, seen } of steps) {
+            wallMs = Math.max(0, wallMs + advanceMs);
+            const answer = seen === undefined ? clock.now() : clock.nowAfter(seen);
+            const stamp = `${answer.wallMs}/${answer.counter}`;
+            expect(handedOut.has(stamp), stamp).toBe(false);
+            handedOut.add(stamp);
+            if (seen !== undefined) expect(compareVersions(answer, seen)).toBeGreaterThan(0);
+            if (seen === undefined) {
+              if (previousNow) expect(compareVersions(answer, previousNow)).toBeGreaterThan(0);
+              previousNow = answer;
+            }
           }
-        }
-      }),
-    );
-  });
+        }),
+      );
+    },
+  );
 
   it('follows a version from a clock a little ahead, as any hybrid logical clock does', () => {
     const clock = new HybridLogicalClock('m', () => 1_000_000);
