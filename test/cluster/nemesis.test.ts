@@ -2,11 +2,12 @@
 // DNS) take a steady stream of quorum writes while a nemesis, one fault at a time, kills a node
 // (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or, with
 // iptables, cuts the network around one node or between two nodes and the other three, or drops
-// a fifth of all packets between nodes, then heals it. With N=3 and W=2 any single node out still leaves a quorum, so most writes are
-// acknowledged; 503s and timeouts are allowed and simply not counted as acknowledged. A node cut
-// off alone must acknowledge no quorum write while it is cut off. Afterwards every partition's
-// replicas must converge to equal digests, and every acknowledged write must still be there: a
-// read of all replicas returns its version or a newer one, never an older one and never nothing.
+// a fifth of all packets between nodes, then heals it. With N=3 and W=2 any single node out
+// still leaves a quorum, so most writes are acknowledged; 503s and timeouts are allowed and
+// simply not counted as acknowledged. A node cut off alone must acknowledge no quorum write
+// while it is cut off. Afterwards every partition's replicas must converge to equal digests,
+// and every acknowledged write must still be there: a read of all replicas returns its version
+// or a newer one, never an older one and never nothing.
 //
 // The nemesis is random; NEMESIS_SEED=<n> replays its choices (which node, which fault, for how
 // long; the seed is in the report line). When a check fails the whole nemesis log is printed.
@@ -28,7 +29,7 @@ const PARTITIONS = 256;
 
 type NetworkAction = 'isolate' | 'split' | 'lossy';
 type Action = 'kill' | 'pause' | 'long-pause' | NetworkAction;
-/** One fault per round, in a random order: a node cut off alone, a two-three split, lost packets. */
+/** The faults, one per round, in a random order. */
 const ROUND_ACTIONS: readonly Action[] = [
   'kill',
   'kill',
