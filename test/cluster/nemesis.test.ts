@@ -1,11 +1,12 @@
 // A fault test: five real `shoal serve` processes (encrypted gossip, found through headless-service
 // DNS) take a steady stream of quorum writes while a nemesis, one fault at a time, kills a node
 // (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or, with
-// iptables, cuts the network around one node or between two nodes and the other three, or drops
-// a fifth of all packets between nodes, then heals it. With N=3 and W=2 any single node out
+// iptables, cuts the network around one node or between two nodes and the other three, drops
+// what one node sends to the others (it still hears them), or drops a fifth of all packets
+// between nodes, then heals it. With N=3 and W=2 any single node out
 // still leaves a quorum, so most writes are acknowledged; 503s and timeouts are allowed and
-// simply not counted as acknowledged. A node cut off alone must acknowledge no quorum write
-// while it is cut off. Afterwards every partition's replicas must converge to equal digests,
+// simply not counted as acknowledged. A node that cannot reach the others must acknowledge no
+// quorum write while it cannot. Afterwards every partition's replicas must converge to equal digests,
 // and every acknowledged write must still be there: a read of all replicas returns its version
 // or a newer one, never an older one and never nothing.
 //
@@ -27,7 +28,7 @@ const GOSSIP_PORT = 17_946;
 const GOSSIP_KEY = Buffer.alloc(32, 5).toString('base64');
 const PARTITIONS = 256;
 
-type NetworkAction = 'isolate' | 'split' | 'lossy';
+type NetworkAction = 'isolate' | 'split' | 'one-way' | 'lossy';
 type Action = 'kill' | 'pause' | 'long-pause' | NetworkAction;
 /** The faults, one per round, in a random order. */
 const ROUND_ACTIONS: readonly Action[] = [
@@ -40,6 +41,7 @@ const ROUND_ACTIONS: readonly Action[] = [
   'pause',
   'isolate',
   'split',
+  'one-way',
   'lossy',
 ];
 const ROUNDS = ROUND_ACTIONS.length;
@@ -81,7 +83,7 @@ interface Slot {
   /** The running process; undefined while killed. */
   proc: ShoalProcess | undefined;
   paused: boolean;
-  /** Cut off from every other node by the network (alone, so it can reach no quorum). */
+  /** Its packets reach no other node (so it can reach no quorum). */
   isolated: boolean;
 }
 
@@ -130,7 +132,7 @@ const stats = {
   kills: 0,
   pauses: 0,
   networkFaults: 0,
-  /** Writes sent to a node while it was cut off alone (none may be acknowledged). */
+  /** Writes sent to a node while it reached no other (none may be acknowledged). */
   sentToIsolated: 0,
   /** Longest time from healing the network to every node seeing all five alive. */
   healMsMax: 0,
@@ -294,8 +296,8 @@ async function writerLoop(id: number): Promise<void> {
         }
         if (sentWhileIsolated && slot.isolated) {
           unexpected.push(
-            `PUT ${key} via ${slot.name} at ${sentMs} ms: acknowledged while the node was cut ` +
-              `off from every replica but itself`,
+            `PUT ${key} via ${slot.name} at ${sentMs} ms: acknowledged while the node reached ` +
+              `no replica but itself`,
           );
         }
         stats.acknowledged++;
@@ -354,6 +356,18 @@ async function networkRound(round: number, action: NetworkAction): Promise<void>
     );
     await network.lose(IPS, LOSS_SHARE);
     await sleep(NETWORK_FAULT_MS);
+  } else if (action === 'one-way') {
+    const slot = pick(slots);
+    names = slot.name;
+    log(round, names, `its packets to the others dropped for ${NETWORK_FAULT_MS} ms`);
+    await network.cutOneWay(
+      [slot.ip],
+      slots.filter((s) => s !== slot).map((s) => s.ip),
+    );
+    slot.isolated = true;
+    await sleep(NETWORK_FAULT_MS);
+    seen = `; it was ${await seenAs(slot)}`;
+    slot.isolated = false;
   } else {
     const shuffled = shuffle(slots);
     const minority = shuffled.slice(0, action === 'isolate' ? 1 : 2);
@@ -382,7 +396,7 @@ async function networkRound(round: number, action: NetworkAction): Promise<void>
 
 /** One nemesis round: fault one node, hold, heal, and wait until everyone sees it alive. */
 async function nemesisRound(round: number, action: Action): Promise<void> {
-  if (action === 'isolate' || action === 'split' || action === 'lossy') {
+  if (action === 'isolate' || action === 'split' || action === 'one-way' || action === 'lossy') {
     return networkRound(round, action);
   }
   const slot = pick(slots);

@@ -1,6 +1,7 @@
 // Network faults between nodes on loopback addresses, made with iptables as a broken network
-// between pods would be: a partition drops every packet between two sides, a lossy link drops a
-// share of them at random, in both directions, for UDP gossip and TCP connections alike. Clients
+// between pods would be: a partition drops every packet between two sides, a one-way cut only
+// those from one side to the other, a lossy link a share of them at random, for UDP gossip and
+// TCP connections alike. Clients
 // (which connect from 127.0.0.1) still reach every node. The rules live in a chain of their own,
 // jumped to from INPUT, so healing and cleanup touch nothing else on the machine. Needs root, as
 // the tests here run.
@@ -64,13 +65,23 @@ export class NetworkFaults {
   /** Drops every packet between an address on one side and an address on the other. */
   async split(sideA: readonly string[], sideB: readonly string[]): Promise<void> {
     await this.drop(sideA, sideB, []);
+    await this.drop(sideB, sideA, []);
+  }
+
+  /** Drops every packet from an address in `from` to one in `to`; the other way still works. */
+  async cutOneWay(from: readonly string[], to: readonly string[]): Promise<void> {
+    await this.drop(from, to, []);
   }
 
   /** Drops this share (0 to 1) of the packets between any two of the addresses, at random. */
   async lose(addrs: readonly string[], share: number): Promise<void> {
-    for (const [i, a] of addrs.entries()) {
-      const match = ['-m', 'statistic', '--mode', 'random', '--probability', String(share)];
-      await this.drop([a], addrs.slice(i + 1), match);
+    const match = ['-m', 'statistic', '--mode', 'random', '--probability', String(share)];
+    for (const a of addrs) {
+      await this.drop(
+        [a],
+        addrs.filter((b) => b !== a),
+        match,
+      );
     }
   }
 
@@ -85,15 +96,13 @@ export class NetworkFaults {
   }
 
   private async drop(
-    sideA: readonly string[],
-    sideB: readonly string[],
+    from: readonly string[],
+    to: readonly string[],
     match: readonly string[],
   ): Promise<void> {
-    for (const a of sideA) {
-      for (const b of sideB) {
+    for (const a of from) {
+      for (const b of to)
         await iptables('-A', this.chain, '-s', a, '-d', b, ...match, '-j', 'DROP');
-        await iptables('-A', this.chain, '-s', b, '-d', a, ...match, '-j', 'DROP');
-      }
     }
   }
 }
