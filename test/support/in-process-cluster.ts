@@ -43,7 +43,7 @@ export class InProcessCluster {
   /** Peer calls made so far, by method. */
   readonly calls = new Map<string, number>();
   /** Placement settings members announce, by name (none announced when absent). */
-  readonly announced = new Map<string, PlacementSettings>();
+  private readonly announced = new Map<string, PlacementSettings>();
   private generation = 0;
   private readonly partitioner: Partitioner;
 
@@ -117,6 +117,12 @@ export class InProcessCluster {
     const node = this.nodes.get(name);
     if (node === undefined) throw new Error(`no node ${name}`);
     return node;
+  }
+
+  /** Sets the placement settings `name` announces, as every member sees them. */
+  announce(name: string, settings: PlacementSettings): void {
+    this.announced.set(name, settings);
+    this.generation++;
   }
 
   /** Sets how every member sees `name` (gossip converged). */

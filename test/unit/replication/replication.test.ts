@@ -372,7 +372,7 @@ describe('anti-entropy past a replica it cannot compare with', () => {
   it('leaves alone a replica that announces another partition count', async () => {
     const cluster = new InProcessCluster(NAMES);
     const [key, first, second, last] = await newerOnLast(cluster);
-    cluster.announced.set(first, { partitions: TEST_PARTITIONS * 2, replicationFactor: 3 });
+    cluster.announce(first, { partitions: TEST_PARTITIONS * 2, replicationFactor: 3 });
     expect(await visitAll(cluster, last)).toBe(0);
     expect(cluster.node(second).store.get(key)?.value.toString()).toBe('only on the last');
     expect(cluster.node(first).store.get(key)?.value.toString()).not.toBe('only on the last');
