@@ -279,9 +279,17 @@ function firstExternalIPv4(): string | undefined {
   return undefined;
 }
 
-/** 0.0.0.0 or ::, which binds every interface and names none. */
-export function isUnspecified(addr: string): boolean {
+function isUnspecified(addr: string): boolean {
   return addr === '0.0.0.0' || addr === '::';
+}
+
+/**
+ * The address peer connections leave from: the bind address when it names one, as gossip packets
+ * do, so a peer (or a firewall rule written for member addresses) sees one address per member.
+ * Bound to every interface (0.0.0.0, ::), the kernel chooses.
+ */
+export function connectionSource(bindAddr: string): string | undefined {
+  return isUnspecified(bindAddr) ? undefined : bindAddr;
 }
 
 /** Builds the Config from flags and environment; throws ConfigError on the first bad value. */

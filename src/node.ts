@@ -9,7 +9,7 @@ import { compatRoutes } from './api/compat-routes.js';
 import { kvRoutes } from './api/kv-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
 import { partitionRoutes } from './api/partition-routes.js';
-import { ConfigError, isUnspecified, type Config } from './config.js';
+import { ConfigError, connectionSource, type Config } from './config.js';
 import { Membership } from './cluster/membership.js';
 import { Coordinator } from './replication/coordinator.js';
 import { PeerRpcClient, PeerRpcServer } from './replication/peer-rpc.js';
@@ -110,10 +110,8 @@ export class ShoalNode {
     });
     agreement.review(membership.members());
     const partitioner = new Partitioner(config.partitions, config.replicationFactor);
-    // Connections leave from the bind address, as gossip packets do: a peer, or a firewall rule
-    // written for member addresses, then sees one address per member.
     const rpc = new PeerRpcClient(membership.peerEnvelope, {
-      localAddress: isUnspecified(config.bindAddr) ? undefined : config.bindAddr,
+      localAddress: connectionSource(config.bindAddr),
     });
     const tombstones = new TombstonePolicy(config.tombstoneGraceMs);
     const kv = new Coordinator({

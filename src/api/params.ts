@@ -139,7 +139,8 @@ export function parseCursor(query: Query, maxKeyBytes: number): string | undefin
 
 export function parsePrefix(querystring: string, maxKeyBytes: number): string {
   const prefix = exactParam(querystring, 'prefix', 'BAD_QUERY') ?? '';
-  if (LONE_SURROGATE.test(prefix) || Buffer.byteLength(prefix) > maxKeyBytes) {
+  // exactParam's decoding refuses any bytes that are not UTF-8 (lone surrogates included).
+  if (Buffer.byteLength(prefix) > maxKeyBytes) {
     throw new ShoalError('BAD_QUERY', `prefix must be valid UTF-8 of at most ${maxKeyBytes} bytes`);
   }
   return prefix;

@@ -47,7 +47,7 @@ export const VERSIONS_PAGE_MAX = 20_000;
  * every visit. A page cut short by bytes goes on with the next page; records not fetched are
  * fetched on a later visit.
  */
-export const REPLY_PAYLOAD_BYTES_MAX = STREAM_FRAME_BYTES_MAX / 2;
+const REPLY_PAYLOAD_BYTES_MAX = STREAM_FRAME_BYTES_MAX / 2;
 /** What a versions entry costs beyond its key's bytes (the version, msgpack framing). */
 const VERSION_ENTRY_OVERHEAD_BYTES = 32;
 /**

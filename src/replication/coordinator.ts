@@ -223,7 +223,7 @@ export class Coordinator implements KvService {
 
   /** A version newer than any this node has stored or seen for the key. */
   private nextVersion(key: string, seen?: Version): Version {
-    const local = this.store.get(key)?.version;
+    const local = this.store.peek(key)?.version;
     const floor =
       local === undefined || (seen !== undefined && compareVersions(seen, local) > 0)
         ? seen
@@ -237,7 +237,7 @@ export class Coordinator implements KvService {
    */
   private async applyHere(record: StoredRecord): Promise<true | VersionTuple> {
     if (await this.store.apply(record)) return true;
-    const held = this.store.get(record.key)?.version;
+    const held = this.store.peek(record.key)?.version;
     return held === undefined || compareVersions(held, record.version) <= 0
       ? true
       : [held.wallMs, held.counter, held.node];

@@ -10,9 +10,9 @@
 //   hint window. Hint deliveries to it fail, and are counted on the nodes that try, where
 //   shoal_background_errors_total shows them. Anti-entropy leaves it out (anti-entropy.ts).
 // Its own anti-entropy pauses: the others' partitions are not its, and any member that shares its
-// count refuses data requests as it does. Its hint delivery goes on. A write it coordinated at quorum before it was outvoted also reached another
-// member, which hands it to the key's owners; one written with consistency=one may stay on it
-// alone.
+// count refuses data requests as it does. Its hint delivery goes on. A write it coordinated at
+// quorum before it was outvoted also reached another member, which hands it to the key's owners;
+// one written with consistency=one may stay on it alone.
 
 import { ShoalError } from '../errors.js';
 import type { KvService } from '../kv/kv-service.js';

@@ -24,7 +24,7 @@ import { Packr } from 'msgpackr';
 import type { Envelope } from '../cluster/envelope.js';
 import { writeCorked } from '../cluster/io/corked-write.js';
 import { StreamChannel, type PeerAddr } from '../cluster/io/gossip-transport.js';
-import { STREAM_FRAME_BYTES_MAX } from '../cluster/wire/limits.js';
+import { STREAM_FRAME_BYTES_MAX, STREAM_UNSENT_BYTES_MAX } from '../cluster/wire/limits.js';
 import { FrameDecoder, frame } from '../cluster/wire/stream-frame.js';
 import { PeerRpcError } from './peer-rpc-error.js';
 
@@ -36,13 +36,6 @@ export const PEER_RPC_CONNECT_TIMEOUT_MS = 3_000;
 export const PEER_RPC_REQUEST_TIMEOUT_MS = 10_000;
 /** Calls to one peer awaiting replies at once; more are refused with PEER_OVERLOADED. */
 export const PEER_RPC_INFLIGHT_PER_PEER_MAX = 1_024;
-/**
- * Request bytes waiting to leave for one peer, at most; more calls are refused with
- * PEER_OVERLOADED. A peer that stops reading (its process stopped, its store stalled) leaves the
- * bytes of requests that already timed out in the socket, where the in-flight count no longer
- * sees them. Two of the largest frames, so one large request never blocks the next.
- */
-export const PEER_RPC_UNSENT_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
 /**
  * A connection with nothing in flight for this long is closed. Below the transport's inbound idle
  * timeout (60 s), so the client, not the server, normally ends an idle connection.
@@ -303,7 +296,9 @@ export class PeerRpcClient implements PeerCaller {
         ),
       );
     }
-    if (conn !== undefined && conn.unsentBytes > PEER_RPC_UNSENT_BYTES_MAX) {
+    // A peer that stops reading leaves the bytes of requests that already timed out in the
+    // socket, where the in-flight count no longer sees them: past the limit, calls are refused.
+    if (conn !== undefined && conn.unsentBytes > STREAM_UNSENT_BYTES_MAX) {
       return Promise.reject(
         new PeerRpcError(
           'PEER_OVERLOADED',

@@ -120,12 +120,13 @@ export class LmdbStore implements Store {
   }
 
   /**
-   * The store's own reads (a write's look at the version it replaces, scans, purges) leave the
-   * cache as it is. Neither they nor writes fill it: a record cached by a write lived until the
-   * key's next write, long enough to reach V8's old generation, and a write-heavy load then kept
-   * the major collector busy (a quorum PUT took 12% less CPU without it in the cluster benchmark).
+   * Writers' reads and the store's own (a write's look at the version it replaces, scans, purges)
+   * leave the cache as it is. Neither they nor writes fill it: a record cached by a write lived
+   * until the key's next write, long enough to reach V8's old generation, and a write-heavy load
+   * then kept the major collector busy (3-node quorum PUTs took 12% less CPU without it,
+   * alternating runs).
    */
-  private lookup(key: string): StoredRecord | undefined {
+  peek(key: string): StoredRecord | undefined {
     return this.pending.get(key) ?? this.cache.get(key) ?? this.read(key);
   }
 
@@ -138,7 +139,7 @@ export class LmdbStore implements Store {
 
   async apply(record: StoredRecord): Promise<boolean> {
     if (!this.open) throw new Error('store is closed');
-    const current = this.lookup(record.key);
+    const current = this.peek(record.key);
     if (!supersedes(record, current)) return false;
 
     // Everything that can refuse the record comes before any change: a record out of range
@@ -214,7 +215,7 @@ export class LmdbStore implements Store {
         ? range.start
         : partitionIndexKey(partition, Buffer.concat([encodeKey(after), Buffer.from([0])]));
     for (const indexKey of this.byPartition.getKeys({ start, end: range.end })) {
-      const record = this.lookup(parsePartitionIndexKey(indexKey).key);
+      const record = this.peek(parsePartitionIndexKey(indexKey).key);
       if (record !== undefined) yield record;
     }
   }
@@ -225,7 +226,7 @@ export class LmdbStore implements Store {
     let indexRemoved: Promise<boolean> | undefined;
     for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
       const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
-      const current = this.lookup(key);
+      const current = this.peek(key);
       // A newer write may have changed the expiry; only the record this entry was made for goes,
       // and removeExact takes its entry with it. An entry no record matches is dropped here.
       if (current !== undefined && current.expiresAtMs === expiresAtMs) chosen.push(current);
@@ -242,7 +243,7 @@ export class LmdbStore implements Store {
     const removedKeys: string[] = [];
     const touched = new Set<number>();
     for (const { key, version } of records) {
-      const current = this.lookup(key);
+      const current = this.peek(key);
       // A write in flight or a newer version since the caller looked: that record stays.
       if (current === undefined || this.pending.has(key)) continue;
       if (compareVersions(current.version, version) !== 0) continue;
@@ -285,7 +286,8 @@ export class LmdbStore implements Store {
 
   liveKeyCount(nowMs: number): number {
     // Records that are not tombstones, less those expired: every expiry index entry due by now
-    // (the codec refuses a tombstone with an expiry). Counted in LMDB: 33 ms for a million index keys, measured.
+    // (the codec refuses a tombstone with an expiry). Counted in LMDB: 33 ms for a million index
+    // keys, measured.
     const due = expiryIndexKey(nowMs + 1, Buffer.alloc(0));
     return this.liveKeys - this.byExpiry.getKeysCount({ end: due });
   }
@@ -302,7 +304,7 @@ export class LmdbStore implements Store {
     for (const indexKey of this.byPartition.getKeys({ start, end })) {
       const key = parsePartitionIndexKey(indexKey).key;
       seen.add(key);
-      const record = this.lookup(key);
+      const record = this.peek(key);
       if (record !== undefined) {
         this.digests.add(partition, recordFingerprint(encodeKey(key), record));
       }

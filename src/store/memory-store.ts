@@ -30,6 +30,10 @@ export class MemoryStore implements Store {
     return this.records.get(key);
   }
 
+  peek(key: string): StoredRecord | undefined {
+    return this.records.get(key);
+  }
+
   apply(record: StoredRecord): Promise<boolean> {
     if (!this.open) return Promise.reject(new Error('store is closed'));
     const current = this.records.get(record.key);

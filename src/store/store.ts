@@ -35,6 +35,8 @@ export interface PartitionSummary {
 export interface Store {
   /** The raw record, tombstones and expired records included. */
   get(key: string): StoredRecord | undefined;
+  /** As `get`, for a writer's look at what it replaces: it leaves any read cache as it is. */
+  peek(key: string): StoredRecord | undefined;
   /**
    * Stores the record unless the store already holds the same key at an equal or newer version
    * (last writer wins). Resolves once durable; true when the record was stored.

@@ -8,10 +8,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Envelope, DropReason } from '../envelope.js';
 import { FrameDecoder, frame } from '../wire/stream-frame.js';
-import { STREAM_FRAME_BYTES_MAX } from '../wire/limits.js';
+import { STREAM_FRAME_BYTES_MAX, STREAM_UNSENT_BYTES_MAX } from '../wire/limits.js';
 import { writeCorked } from './corked-write.js';
 import { CodecError } from '../wire/codec-error.js';
-import { isUnspecified } from '../../config.js';
+import { connectionSource } from '../../config.js';
 
 export interface PeerAddr {
   addr: string;
@@ -30,11 +30,6 @@ export const STREAM_IDLE_TIMEOUT_MS = 60_000;
  * read until some answers are out (TCP backpressure then slows the sender).
  */
 export const STREAM_INFLIGHT_PER_CONNECTION_MAX = 256;
-/**
- * Reply bytes one connection may have waiting to be sent; past it the connection stops being read
- * until the peer has taken them. Two of the largest frames, so one large reply never stalls it.
- */
-export const STREAM_UNSENT_REPLY_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
 /**
  * Reply bytes not taken at which a connection is closed. Frames already taken up are answered
  * even once reading has stopped, up to STREAM_INFLIGHT_PER_CONNECTION_MAX of them, and a peer
@@ -77,8 +72,7 @@ export class GossipTransport {
   ): Promise<GossipTransport> {
     const udp = createSocket({ type: isIPv6(bindAddr) ? 'udp6' : 'udp4', reuseAddr: false });
     const tcp = createServer();
-    const localAddress = isUnspecified(bindAddr) ? undefined : bindAddr;
-    const transport = new GossipTransport(udp, tcp, localAddress, envelope, handlers);
+    const transport = new GossipTransport(udp, tcp, connectionSource(bindAddr), envelope, handlers);
     udp.on('message', (msg, rinfo) =>
       transport.receivePacket(msg, { addr: rinfo.address, port: rinfo.port }),
     );
@@ -198,7 +192,7 @@ export class GossipTransport {
     const waiting: Uint8Array[] = [];
     const canTakeUp = (): boolean =>
       inFlight < STREAM_INFLIGHT_PER_CONNECTION_MAX &&
-      socket.writableLength <= STREAM_UNSENT_REPLY_BYTES_MAX;
+      socket.writableLength <= STREAM_UNSENT_BYTES_MAX;
     const takeUp = (): void => {
       while (waiting.length > 0 && canTakeUp() && !socket.destroyed) {
         inFlight++;

@@ -54,5 +54,11 @@ export const PUSH_PULL_STATES_MAX = 8_000;
  */
 export const STREAM_FRAME_BYTES_MAX = 8 * 1024 * 1024;
 
+/**
+ * Bytes one side of a stream connection lets wait in its socket before it holds back (replies) or
+ * refuses more (requests): two of the largest frames, so one large frame never stalls the next.
+ */
+export const STREAM_UNSENT_BYTES_MAX = 2 * STREAM_FRAME_BYTES_MAX;
+
 /** The u32 length in front of every stream frame. */
 export const STREAM_FRAME_HEADER_BYTES = 4;
