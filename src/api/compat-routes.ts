@@ -12,12 +12,32 @@ import { formatVersion } from '../store/version.js';
 import {
   decodeKeyFromPath,
   exactParam,
+  hasLoneSurrogate,
   parseConsistency,
   parseTtl,
   validateKey,
 } from './params.js';
 
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The JSON body from the bytes the body parser kept (as Latin-1), decoded strictly as UTF-8: a
+ * body that is not UTF-8 is refused rather than stored altered. The parser has already checked
+ * the JSON; the UTF-8 reading differs from the Latin-1 one only inside strings, so it parses.
+ */
+function jsonBodyOf(latin1: string | undefined): unknown {
+  if (latin1 === undefined || latin1 === '') {
+    throw new ShoalError('BAD_BODY', 'the body is empty; send {"key": "...", "value": "..."}');
+  }
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    throw new ShoalError('BAD_BODY', 'the body is not valid UTF-8');
+  }
+  return JSON.parse(text) as unknown;
+}
 
 export function compatRoutes(router: Router, kv: KvService, config: Config): void {
   // JSON escaping can grow a value up to six times (\u00XX); leave room for that and the key.
@@ -25,6 +45,10 @@ export function compatRoutes(router: Router, kv: KvService, config: Config): voi
   // Old clients often send JSON without a JSON Content-Type (curl -d): parse every body as JSON.
   const json = bodyParser({
     enableTypes: ['json'],
+    // Latin-1 turns each byte into one character, so `rawBody` keeps the body's exact bytes.
+    // Decoded as UTF-8 here, malformed bytes would become U+FFFD and change the value unseen;
+    // jsonBodyOf decodes them strictly instead.
+    encoding: 'latin1',
     jsonLimit: `${jsonLimitBytes}b`,
     strict: true,
     detectJSON: () => true,
@@ -75,7 +99,7 @@ export function compatRoutes(router: Router, kv: KvService, config: Config): voi
   };
 
   router.put('/put', json, async (ctx) => {
-    const body = ctx.request.body as unknown;
+    const body = jsonBodyOf(ctx.request.rawBody);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ShoalError(
         'BAD_BODY',
@@ -85,6 +109,10 @@ export function compatRoutes(router: Router, kv: KvService, config: Config): voi
     const { key, value } = body as Record<string, unknown>;
     if (typeof key !== 'string') throw new ShoalError('BAD_KEY', '"key" must be a string');
     if (typeof value !== 'string') throw new ShoalError('BAD_BODY', '"value" must be a string');
+    // A lone surrogate (an escape such as \ud800) has no UTF-8 form; storing it would store U+FFFD.
+    if (hasLoneSurrogate(value)) {
+      throw new ShoalError('BAD_BODY', '"value" holds a lone surrogate, which is not text');
+    }
     await put(ctx, validateKey(key, config.maxKeyBytes), value);
   });
 

@@ -21,10 +21,15 @@ const TTL_UNITS_MS: Record<string, number> = {
 
 export type Query = Record<string, string | string[] | undefined>;
 
+/** A lone surrogate has no UTF-8 form: Buffer.from would write U+FFFD in its place. */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 /** Checks a decoded key: 1..maxKeyBytes bytes of well-formed UTF-8. */
 export function validateKey(key: string, maxKeyBytes: number): string {
   if (key.length === 0) throw new ShoalError('BAD_KEY', 'the key is empty');
-  if (LONE_SURROGATE.test(key)) throw new ShoalError('BAD_KEY', 'the key is not valid UTF-8');
+  if (hasLoneSurrogate(key)) throw new ShoalError('BAD_KEY', 'the key is not valid UTF-8');
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > maxKeyBytes) {
     throw new ShoalError('BAD_KEY', `the key is ${bytes} bytes; the limit is ${maxKeyBytes}`);

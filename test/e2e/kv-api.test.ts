@@ -403,6 +403,38 @@ describe('seed-compatible routes', () => {
     await expectError(await call('/get?key=k'), 404, 'NOT_FOUND');
   });
 
+  it('PUT /put refuses a body that is not UTF-8 or a value with a lone surrogate; other text stays exact', async () => {
+    const notUtf8 = Buffer.concat([
+      Buffer.from('{"key":"u8","value":"a'),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from('b"}'),
+    ]);
+    await expectError(await call('/put', { method: 'PUT', body: notUtf8 }), 400, 'BAD_BODY');
+    await expectError(
+      await call('/put', {
+        method: 'PUT',
+        body: gzipSync(notUtf8),
+        headers: { 'content-encoding': 'gzip' },
+      }),
+      400,
+      'BAD_BODY',
+    );
+    await expectError(
+      await call('/put', { method: 'PUT', body: '{"key":"u8","value":"a\\ud800b"}' }),
+      400,
+      'BAD_BODY',
+    );
+    await expectError(await call('/get?key=u8'), 404, 'NOT_FOUND');
+
+    // Raw UTF-8 and JSON escapes (a surrogate pair, a Latin-1 character) keep their exact bytes.
+    const ok = await call('/put', {
+      method: 'PUT',
+      body: Buffer.from('{"key":"u8","value":"é\\ud83d\\ude00\\u00ff✓"}', 'utf8'),
+    });
+    expect(ok.status, await ok.text()).toBe(200);
+    expect((await getBytes('/v1/kv/u8')).equals(Buffer.from('é\u{1f600}ÿ✓', 'utf8'))).toBe(true);
+  });
+
   it('PUT /put answers 413 to a value over the limit and to a body over the limit', async () => {
     await expectError(
       await call('/put', {
