@@ -8,6 +8,14 @@
 //
 // N is capped by the members in the layout, so a cluster smaller than the replication factor
 // (a single node in development) still serves with every replica it has.
+//
+// A membership change moves partitions at once, but their data follows only as anti-entropy and
+// former owners' hand-over copy it, so new owners can be empty for a while. A read therefore also
+// asks the members that may still hold the key's partition without owning it (Cassandra reads
+// and writes pending ranges for the same reason): after the layout of a partition changes, every
+// other member, until it answers that it holds nothing of that partition. A former owner drops
+// records only once every new owner holds them, so a write acknowledged before the change is
+// found either on a former owner or on the owners.
 
 import type { Consistency } from '../config.js';
 import { ShoalError } from '../errors.js';
@@ -26,6 +34,7 @@ import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, type Partitioner } from './partitioner.js';
+import { sharesPartitioning } from './settings-agreement.js';
 import { batchItems, PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
@@ -71,8 +80,17 @@ export interface CoordinatorParts {
   wallClock?: () => number;
 }
 
+/** Per partition: its owners in read order, and the other members that may still hold it. */
+interface PlacementView {
+  generation: number;
+  owners: MemberView[][];
+  /** Names of members to ask besides the owners; emptied as they answer they hold nothing. */
+  formers: Set<string>[];
+  byName: ReadonlyMap<string, MemberView>;
+}
+
 export class Coordinator implements KvService {
-  private replicaCache: { generation: number; byPartition: MemberView[][] } | undefined;
+  private placement: PlacementView | undefined;
 
   private readonly store: Store;
   private readonly clock: HybridLogicalClock;
@@ -85,6 +103,7 @@ export class Coordinator implements KvService {
   private readonly wallClock: () => number;
   private readonly applies: PeerBatcher;
   private readonly reads: PeerBatcher;
+  private readonly formerReads: PeerBatcher;
 
   constructor(parts: CoordinatorParts) {
     this.store = parts.store;
@@ -98,6 +117,7 @@ export class Coordinator implements KvService {
     this.wallClock = parts.wallClock ?? Date.now;
     this.applies = new PeerBatcher(this.rpc, 'applyBatch', REPLICA_TIMEOUT_MS);
     this.reads = new PeerBatcher(this.rpc, 'getBatch', REPLICA_TIMEOUT_MS);
+    this.formerReads = new PeerBatcher(this.rpc, 'getHeldBatch', REPLICA_TIMEOUT_MS);
   }
 
   async get(key: string, consistency: Consistency): Promise<ReadResult | undefined> {
@@ -184,8 +204,21 @@ export class Coordinator implements KvService {
           }),
         );
       },
+      // Reads of a member that may hold partitions it no longer owns: NOTHING_HELD for a key
+      // whose partition it holds nothing of, so the coordinator stops asking it.
+      getHeldBatch: (params) => {
+        const keys = batchItems(params).map((key) => String(key));
+        return Promise.resolve(keys.map((key) => this.heldRecord(key)));
+      },
       list: (params) => Promise.resolve(this.localList(params as ListRequest)),
     };
+  }
+
+  private heldRecord(key: string): WireRecord | null | typeof NOTHING_HELD {
+    const record = this.store.peek(key);
+    if (record !== undefined) return toWire(record);
+    const partition = partitionOf(encodeKey(key), this.partitioner.partitions);
+    return this.store.partitionSummary(partition).keys > 0 ? null : NOTHING_HELD;
   }
 
   private localList(request: ListRequest): ListResult {
@@ -200,27 +233,47 @@ export class Coordinator implements KvService {
   }
 
   private replicasOf(key: string): MemberView[] {
-    // Recomputed only when membership changed: the hot path is one hash and one array lookup.
-    if (
-      this.replicaCache === undefined ||
-      this.replicaCache.generation !== this.cluster.generation
-    ) {
-      const generation = this.cluster.generation;
-      const members = this.cluster.members();
-      const layout = this.partitioner.layout(layoutMembers(members));
-      const byName = new Map(members.map((m) => [m.name, m]));
-      const byPartition = Array.from({ length: layout.partitions }, (_, p) =>
-        layout.replicasOf(p).flatMap((name) => byName.get(name) ?? []),
-      );
-      this.replicaCache = { generation, byPartition };
-    }
-    return (
-      this.replicaCache.byPartition[
-        partitionOf(encodeKey(key), this.replicaCache.byPartition.length)
-      ] ?? []
-    );
+    return this.placementView().owners[this.partitionOfKey(key)] ?? [];
   }
 
+  private partitionOfKey(key: string): number {
+    return partitionOf(encodeKey(key), this.partitioner.partitions);
+  }
+
+  /**
+   * Recomputed only when membership changed: the hot path is one hash and one array lookup. A
+   * partition whose owners changed (or any, the first time) gets every other member as one that
+   * may still hold it; one whose owners stayed keeps those not yet ruled out.
+   */
+  private placementView(): PlacementView {
+    const generation = this.cluster.generation;
+    if (this.placement?.generation === generation) return this.placement;
+    const members = this.cluster.members();
+    const inLayout = layoutMembers(members);
+    const inLayoutSet = new Set(inLayout);
+    const layout = this.partitioner.layout(inLayout);
+    const byName = new Map(members.map((m) => [m.name, m]));
+    const previous = this.placement;
+    const owners: MemberView[][] = [];
+    const formers: Set<string>[] = [];
+    for (let p = 0; p < layout.partitions; p++) {
+      const names = layout.replicasOf(p);
+      owners.push(names.flatMap((name) => byName.get(name) ?? []));
+      const before = previous?.owners[p];
+      const moved =
+        before === undefined ||
+        before.length !== names.length ||
+        before.some((m, i) => m.name !== names[i]);
+      const candidates = moved ? inLayout : (previous?.formers[p] ?? []);
+      formers.push(
+        new Set(
+          [...candidates].filter((name) => !names.includes(name) && inLayoutSet.has(name)),
+        ),
+      );
+    }
+    this.placement = { generation, owners, formers, byName };
+    return this.placement;
+  }
   /** A version newer than any this node has stored or seen for the key. */
   private nextVersion(key: string, seen?: Version): Version {
     const local = this.store.peek(key)?.version;
@@ -364,7 +417,8 @@ export class Coordinator implements KvService {
     consistency: Consistency,
     op: ReplicationOp,
   ): Promise<StoredRecord | undefined> {
-    const replicas = this.readOrder(this.replicasOf(key));
+    const partition = this.partitionOfKey(key);
+    const replicas = this.readOrder(this.placementView().owners[partition] ?? []);
     const needed = required(consistency, replicas.length);
     return new Promise((resolve, reject) => {
       if (replicas.length === 0) {
@@ -373,9 +427,13 @@ export class Coordinator implements KvService {
         return;
       }
       const replies: { member: MemberView; record: StoredRecord | undefined }[] = [];
+      /** Records found on members that may hold the partition without owning it. */
+      const held: StoredRecord[] = [];
+      let formersPending = 0;
       let asked = 0;
       let failed = 0;
       let settled = false;
+      let repaired = false;
       let speculation: NodeJS.Timeout | undefined;
       const askNext = (): void => {
         const member = replicas[asked];
@@ -402,12 +460,12 @@ export class Coordinator implements KvService {
       };
       const settle = (): void => {
         const done = replies.length + failed === asked;
-        if (!settled && replies.length >= needed) {
+        if (!settled && replies.length >= needed && formersPending === 0) {
           settled = true;
           clearTimeout(speculation);
           this.observer.request(op, consistency, 'ok');
-          resolve(newest(replies.map((reply) => reply.record)));
-        } else if (!settled && done && asked === replicas.length) {
+          resolve(newest([...replies.map((reply) => reply.record), ...held]));
+        } else if (!settled && done && asked === replicas.length && replies.length < needed) {
           // Decided once every replica has been asked and has answered or failed, so `reached`
           // is the final count.
           settled = true;
@@ -415,11 +473,69 @@ export class Coordinator implements KvService {
           this.observer.request(op, consistency, 'unavailable');
           reject(unavailable(needed, replies.length, replicas.length));
         }
-        if (settled && done) this.repair(replies);
+        if (settled && done && formersPending === 0 && !repaired) {
+          repaired = true;
+          this.repair(replies, held);
+        }
       };
+      for (const member of this.formersToAsk(partition)) {
+        formersPending++;
+        this.readHeld(member, key, partition).then(
+          (record) => {
+            if (record !== undefined) held.push(record);
+            formersPending--;
+            settle();
+          },
+          () => {
+            formersPending--;
+            settle();
+          },
+        );
+      }
       for (let i = 0; i < needed; i++) askNext();
       speculate();
     });
+  }
+
+  /** Live members that may hold the partition without owning it (this node is read locally). */
+  private formersToAsk(partition: number): MemberView[] {
+    const view = this.placementView();
+    const formers = view.formers[partition];
+    if (formers === undefined || formers.size === 0) return [];
+    const out: MemberView[] = [];
+    for (const name of formers) {
+      const member = view.byName.get(name);
+      if (
+        member !== undefined &&
+        (member.state === 'alive' || name === this.cluster.selfName) &&
+        sharesPartitioning(member, this.partitioner.partitions)
+      ) {
+        out.push(member);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The key's record on a member that may hold its partition without owning it. One that holds
+   * nothing of the partition is not asked again until the partition's owners change.
+   */
+  private async readHeld(
+    member: MemberView,
+    key: string,
+    partition: number,
+  ): Promise<StoredRecord | undefined> {
+    const view = this.placementView();
+    const reply =
+      member.name === this.cluster.selfName
+        ? this.heldRecord(key)
+        : await this.formerReads.call(peerAddr(member), key, key.length);
+    if (reply === NOTHING_HELD) {
+      // Only in the view the question was asked in: a newer view starts over.
+      view.formers[partition]?.delete(member.name);
+      return undefined;
+    }
+    return reply === null ? undefined : fromWire(reply as WireRecord);
   }
 
   /** Replicas in the order reads ask them: this node, then alive, suspect and dead members. */
@@ -429,9 +545,15 @@ export class Coordinator implements KvService {
     return [...replicas].sort((a, b) => rank(a) - rank(b));
   }
 
-  /** Sends the newest version to every replica that answered with an older one or none. */
-  private repair(replies: { member: MemberView; record: StoredRecord | undefined }[]): void {
-    const latest = newest(replies.map((reply) => reply.record));
+  /**
+   * Sends the newest version to every replica that answered with an older one or none. Members
+   * that hold the partition without owning it are not written to; what they hold may be newest.
+   */
+  private repair(
+    replies: { member: MemberView; record: StoredRecord | undefined }[],
+    held: readonly StoredRecord[],
+  ): void {
+    const latest = newest([...replies.map((reply) => reply.record), ...held]);
     if (latest === undefined) return;
     for (const { member, record } of replies) {
       if (record !== undefined && compareVersions(record.version, latest.version) === 0) continue;
@@ -475,6 +597,9 @@ function newest(records: readonly (StoredRecord | undefined)[]): StoredRecord | 
   }
   return best;
 }
+
+/** A `getHeldBatch` answer: this member holds nothing of the key's partition. */
+const NOTHING_HELD = 0;
 
 /** A version as a replica sends it back with a refused write. */
 type VersionTuple = [wallMs: number, counter: number, node: string];

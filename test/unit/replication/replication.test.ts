@@ -399,6 +399,43 @@ describe('rebalancing', () => {
     expect(dropped).toBeGreaterThanOrEqual(joined.store.liveKeyCount(Date.now()));
   });
 
+  it('reads every acknowledged write while members join, before new owners are filled', async () => {
+    const cluster = new InProcessCluster(['n0', 'n1', 'n2']);
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    for (const key of keys) await put(cluster, 'n0', key, `v-${key}`, 'all');
+    // Three join at once, as a StatefulSet scaled from 3 to 6 does: some partitions move to
+    // owners that are all new and still empty.
+    for (const name of ['n5', 'n6', 'n7']) cluster.add(name);
+    const emptyOwners = keys.filter((key) =>
+      replicasOfKey(cluster, key).every((name) => cluster.node(name).store.get(key) === undefined),
+    );
+    expect(emptyOwners.length).toBeGreaterThan(0);
+
+    for (const via of ['n0', 'n5']) {
+      for (const consistency of ['one', 'quorum', 'all'] as const) {
+        for (const key of keys) {
+          expect(await read(cluster, via, key, consistency), `${key} via ${via}`).toBe(`v-${key}`);
+        }
+      }
+    }
+    // A delete finds the value, so its tombstone is written and outlives the hand-over.
+    const deleted = keys.filter((_, i) => i % 3 === 0);
+    for (const key of deleted) {
+      expect(await cluster.node('n6').coordinator.delete(key, 'quorum')).toBeDefined();
+    }
+    await cluster.antiEntropy(3);
+    for (const key of keys) {
+      const expected = deleted.includes(key) ? undefined : `v-${key}`;
+      expect(await read(cluster, 'n7', key, 'all'), key).toBe(expected);
+    }
+
+    // Once the former owners have handed over and dropped, reads stop asking them.
+    for (const key of keys) await read(cluster, 'n0', key);
+    const asked = cluster.calls.get('getHeldBatch') ?? 0;
+    for (const key of keys) await read(cluster, 'n0', key);
+    expect(cluster.calls.get('getHeldBatch') ?? 0).toBe(asked);
+  });
+
   it('compares partitions page by page when they hold more keys than a page', async () => {
     // Seven keys per page: every partition of ~40 keys spans several pages.
     const cluster = new InProcessCluster(NAMES, 3, 60_000, Date.now, 7);
