@@ -20,7 +20,7 @@ import {
   replicationMetrics,
 } from './observability/replication-metrics.js';
 import { AntiEntropy } from './replication/anti-entropy.js';
-import { HINT_WINDOW_MS, HintStore } from './replication/hint-store.js';
+import { HintStore } from './replication/hint-store.js';
 import { HintedHandoff } from './replication/hinted-handoff.js';
 import { refusingHandlers, refusingKv } from './replication/outvoted-guard.js';
 import { SettingsAgreement } from './replication/settings-agreement.js';
@@ -124,13 +124,7 @@ export class ShoalNode {
       hints,
       tombstones,
     });
-    const handoff = new HintedHandoff(
-      hints,
-      membership,
-      rpc,
-      Date.now,
-      Math.min(HINT_WINDOW_MS, config.tombstoneGraceMs),
-    );
+    const handoff = new HintedHandoff(hints, membership, rpc, Date.now, tombstones.hintWindowMs);
     const antiEntropy = new AntiEntropy(
       store,
       membership,

@@ -91,6 +91,8 @@ interface PlacementView {
 
 export class Coordinator implements KvService {
   private placement: PlacementView | undefined;
+  /** When this node first saw each member it holds dead, while it does. */
+  private readonly deadSinceMs = new Map<string, number>();
 
   private readonly store: Store;
   private readonly clock: HybridLogicalClock;
@@ -249,6 +251,7 @@ export class Coordinator implements KvService {
     const generation = this.cluster.generation;
     if (this.placement?.generation === generation) return this.placement;
     const members = this.cluster.members();
+    this.noteDeadMembers(members);
     const inLayout = layoutMembers(members);
     const inLayoutSet = new Set(inLayout);
     const layout = this.partitioner.layout(inLayout);
@@ -266,14 +269,29 @@ export class Coordinator implements KvService {
         before.some((m, i) => m.name !== names[i]);
       const candidates = moved ? inLayout : (previous?.formers[p] ?? []);
       formers.push(
-        new Set(
-          [...candidates].filter((name) => !names.includes(name) && inLayoutSet.has(name)),
-        ),
+        new Set([...candidates].filter((name) => !names.includes(name) && inLayoutSet.has(name))),
       );
     }
     this.placement = { generation, owners, formers, byName };
     return this.placement;
   }
+  private noteDeadMembers(members: readonly MemberView[]): void {
+    const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
+    for (const name of this.deadSinceMs.keys()) if (!dead.has(name)) this.deadSinceMs.delete(name);
+    for (const name of dead)
+      if (!this.deadSinceMs.has(name)) this.deadSinceMs.set(name, this.wallClock());
+  }
+
+  /**
+   * A member dead for longer than the hint window gets no more hints (Cassandra's rule): hints
+   * it could take would be dropped as too old on its return, and meanwhile they would fill the
+   * hint store that every other member's missed writes share. Anti-entropy repairs it instead.
+   */
+  private worthAHint(member: MemberView): boolean {
+    const since = member.state === 'dead' ? this.deadSinceMs.get(member.name) : undefined;
+    return since === undefined || this.wallClock() - since <= this.tombstones.hintWindowMs;
+  }
+
   /** A version newer than any this node has stored or seen for the key. */
   private nextVersion(key: string, seen?: Version): Version {
     const local = this.store.peek(key)?.version;
@@ -316,7 +334,9 @@ export class Coordinator implements KvService {
         ? Promise.reject(new Error(`${member.name} is dead`))
         : this.applyAt(member, record);
     return attempt.catch((err: unknown) => {
-      if (remote) void this.hints.add(member.name, record, this.wallClock()).catch(() => false);
+      if (remote && this.worthAHint(member)) {
+        void this.hints.add(member.name, record, this.wallClock()).catch(() => false);
+      }
       throw err;
     });
   }

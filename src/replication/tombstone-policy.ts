@@ -9,6 +9,7 @@
 // write replaced (Cassandra turns expired cells into tombstones for the same reason).
 
 import type { StoredRecord } from '../store/record.js';
+import { HINT_WINDOW_MS } from './hint-store.js';
 
 /** The longest time between two looks over a partition for tombstones to purge. */
 const PURGE_SCAN_INTERVAL_MS_MAX = 60 * 60 * 1000;
@@ -26,6 +27,15 @@ export class TombstonePolicy {
    */
   get purgeScanIntervalMs(): number {
     return Math.min(PURGE_SCAN_INTERVAL_MS_MAX, this.graceMs / 4);
+  }
+
+  /**
+   * How long a missed write is worth a hint: the hint window, or the grace period if shorter.
+   * Past the grace period the delete that replaced a hinted write may be purged, and delivering
+   * the hint would bring the write back (Cassandra caps its hint window by gc grace).
+   */
+  get hintWindowMs(): number {
+    return Math.min(HINT_WINDOW_MS, this.graceMs);
   }
 
   nowMs(): number {

@@ -174,6 +174,42 @@ describe('hints', () => {
     expect(hints.map((h) => h.target).sort()).toEqual([a, a, b, b].sort());
     expect(hints.at(-1)?.record.value.toString()).toBe('v');
   });
+
+  it('keeps no more hints for a member dead longer than the hint window', async () => {
+    let now = 1_000_000;
+    // A grace period of 60 s caps the hint window at 60 s.
+    const cluster = new InProcessCluster(NAMES, 3, 60_000, () => now);
+    const key = 'long-dead';
+    const via = outsider(cluster, key);
+    const [a, b] = replicasOfKey(cluster, key) as [string, string];
+    cluster.setState(a, 'dead');
+    await put(cluster, via, key, 'first');
+    now += 60_000;
+    await put(cluster, via, key, 'second');
+    await settle();
+    const hintsFor = (name: string): string[] =>
+      cluster
+        .node(via)
+        .hints.filter((h) => h.target === name)
+        .map((h) => h.record.value.toString());
+    expect(hintsFor(a)).toEqual(['first', 'second']);
+
+    now += 1;
+    cluster.down.add(b); // fails now, but is not held dead: it still gets hints
+    await put(cluster, via, key, 'third', 'one');
+    await settle();
+    expect(hintsFor(a)).toEqual(['first', 'second']);
+    expect(hintsFor(b)).toEqual(['third']);
+
+    // Back and dead again: the window starts over.
+    cluster.setState(a, 'alive');
+    cluster.down.delete(b);
+    await put(cluster, via, key, 'fourth');
+    cluster.setState(a, 'dead');
+    await put(cluster, via, key, 'fifth');
+    await settle();
+    expect(hintsFor(a)).toEqual(['first', 'second', 'fifth']);
+  });
 });
 
 describe('tombstones', () => {
