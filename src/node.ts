@@ -113,7 +113,13 @@ export class ShoalNode {
     const rpc = new PeerRpcClient(membership.peerEnvelope, {
       localAddress: connectionSource(config.bindAddr),
     });
-    const tombstones = new TombstonePolicy(config.tombstoneGraceMs);
+    const tombstones = new TombstonePolicy(
+      config.tombstoneGraceMs,
+      Date.now,
+      () =>
+        membership.joined &&
+        membership.members().every((m) => m.state === 'alive' || m.state === 'left'),
+    );
     const kv = new Coordinator({
       store,
       clock: new HybridLogicalClock(config.nodeName),
@@ -142,7 +148,7 @@ export class ShoalNode {
       rpcServer.handleFrame(from, payload),
     );
     const failed = backgroundErrors(metrics.registry, logger);
-    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'), config.tombstoneGraceMs);
+    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'), tombstones);
 
     // Routes are built before the node object exists; readiness asks the node once it does.
     const started: { node?: ShoalNode } = {};

@@ -4,7 +4,8 @@
 //   they differ, the keys whose versions differ are copied both ways. This heals what a write
 //   missed (a replica that was down or partitioned) and fills a member that joined or restarted
 //   empty. When every replica is alive and nothing was left to exchange, tombstones past the
-//   grace period are purged.
+//   grace period are purged, provided every member is alive and none but the replicas holds
+//   anything of the partition (see tombstone-policy.ts).
 // - A partition it holds but no longer replicates (a member joined and took it over) is pushed to
 //   its owners; once every owner is alive and holds each record at the same or a newer version,
 //   those records are removed here — a former owner drops data only after the new owners have it.
@@ -14,6 +15,7 @@
 // replace it, before the node exits.
 
 import type { ClusterView, MemberView } from '../cluster/cluster-view.js';
+import { EMPTY_DIGEST } from '../store/partition-digests.js';
 import type { StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
@@ -301,7 +303,7 @@ export class AntiEntropy {
     }
     if (repaired > 0) this.observer.repaired(repaired);
     if (failure !== undefined) throw failure;
-    if (everyoneInSync) await this.purgeTombstones(partition);
+    if (everyoneInSync) await this.purgeTombstones(partition, replicas);
   }
 
   /** Pushes a partition this node no longer replicates to its owners; drops what they hold. */
@@ -420,11 +422,11 @@ export class AntiEntropy {
   }
 
   /**
-   * Removes the partition's tombstones past the grace period (every replica is in sync), looking
-   * the partition over at most once per the policy's scan interval.
+   * Removes the partition's tombstones past the grace period (every replica is in sync, and the
+   * policy allows purges now), looking the partition over at most once per its scan interval.
    */
-  private async purgeTombstones(partition: number): Promise<void> {
-    if (!this.purgeScanDue(partition)) return;
+  private async purgeTombstones(partition: number, replicas: MemberView[]): Promise<void> {
+    if (!this.purgeScanDue(partition) || !this.tombstones.purgesAllowed()) return;
     const scannedAtMs = this.tombstones.nowMs();
     const due: StoredRecord[] = [];
     for (const record of this.store.scanPartition(partition)) {
@@ -434,8 +436,32 @@ export class AntiEntropy {
     // A full batch may have left more behind: the next visit looks again.
     if (due.length < PURGE_RECORDS_PER_STEP_MAX) this.purgeScannedAtMs.set(partition, scannedAtMs);
     if (due.length === 0) return;
+    if (!(await this.othersHoldNothing(partition, replicas))) {
+      // Looked at again on a later visit, once the hand-over is done.
+      this.purgeScannedAtMs.delete(partition);
+      return;
+    }
     const purged = await this.store.removeExact(due);
     if (purged > 0) this.observer.tombstonesPurged(purged);
+  }
+
+  /**
+   * Whether every member other than the partition's replicas holds nothing of it. A former owner
+   * that has not handed all of it over (it was away, or the layout changed lately) may hold a
+   * value one of the tombstones deleted: purged first, the tombstone could no longer stop it.
+   * A member that files keys under another partition count holds nothing comparable.
+   */
+  private async othersHoldNothing(partition: number, replicas: MemberView[]): Promise<boolean> {
+    const replicaNames = new Set(replicas.map((m) => m.name));
+    for (const member of this.cluster.members()) {
+      if (member.state === 'left' || replicaNames.has(member.name)) continue;
+      if (!sharesPartitioning(member, this.partitioner.partitions)) continue;
+      if (member.state !== 'alive') return false;
+      const to = { addr: member.addr, port: member.gossipPort };
+      const digest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
+      if (digest !== EMPTY_DIGEST) return false;
+    }
+    return true;
   }
 
   /** Has the partition not been looked over for tombstones within the policy's interval? */

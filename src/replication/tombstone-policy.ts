@@ -18,7 +18,19 @@ export class TombstonePolicy {
   constructor(
     readonly graceMs: number,
     private readonly wallClock: () => number = Date.now,
+    /** Whether this node has joined its cluster and every member that has not left is alive. */
+    private readonly clusterWhole: () => boolean = () => true,
   ) {}
+
+  /**
+   * Whether anything may be forgotten now. A member that is down, or one not heard from yet (a
+   * node that has just started knows only itself), may hold an old copy of any partition: a
+   * former owner, or one whose partitions moved while it was away. A value it holds comes back
+   * once the delete that replaced it is purged, so nothing is purged until every member is back.
+   */
+  purgesAllowed(): boolean {
+    return this.clusterWhole();
+  }
 
   /**
    * How often a partition's records are looked over for tombstones to purge: a quarter of the

@@ -80,7 +80,10 @@ export class InProcessCluster {
       },
     };
     const rpc = this.caller(name);
-    const tombstones = new TombstonePolicy(this.tombstoneGraceMs, this.wallClock);
+    // As membership answers it: every member that has not left is alive.
+    const tombstones = new TombstonePolicy(this.tombstoneGraceMs, this.wallClock, () =>
+      [...this.states.values()].every((state) => state === 'alive' || state === 'left'),
+    );
     const events = { repaired: 0, handedOff: 0, droppedAfterHandOff: 0, tombstonesPurged: 0 };
     const coordinator = new Coordinator({
       store,

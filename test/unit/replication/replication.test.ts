@@ -280,6 +280,35 @@ describe('tombstones', () => {
     expect(await read(cluster, via, key, 'all')).toBeUndefined();
     expect(holders(cluster, key)).toEqual([]);
   });
+
+  it('purges nothing while a member is dead, even partitions that moved off it meanwhile', async () => {
+    let now = 1_000_000;
+    const cluster = new InProcessCluster(['a', 'b', 'c', 'd'], 3, 20_000, () => now);
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    for (const key of keys) await put(cluster, 'a', key, 'old', 'all');
+    // b crashes and keeps every value; a join moves some of its partitions to other members.
+    cluster.down.add('b');
+    cluster.setState('b', 'dead');
+    cluster.add('e');
+    for (const key of keys)
+      expect(await cluster.node('a').coordinator.delete(key, 'quorum')).toBeDefined();
+    await cluster.antiEntropy(2);
+    now += 80_000;
+    await cluster.antiEntropy(3);
+    const purged = (): number =>
+      [...cluster.nodes.values()].reduce((sum, n) => sum + n.events.tombstonesPurged, 0);
+    expect(purged()).toBe(0);
+
+    cluster.down.delete('b');
+    cluster.setState('b', 'alive');
+    await cluster.antiEntropy(3);
+    for (const key of keys) expect(await read(cluster, 'a', key, 'all'), key).toBeUndefined();
+    // With every member back and in sync, the tombstones go, and nothing comes back.
+    now += 80_000;
+    await cluster.antiEntropy(4);
+    expect(purged()).toBeGreaterThan(0);
+    for (const key of keys) expect(await read(cluster, 'a', key, 'all'), key).toBeUndefined();
+  });
 });
 
 /** Writes k0..k49 through n0 and lets anti-entropy find every replica in sync. */
