@@ -60,7 +60,19 @@ export class ShoalNode {
 
   static async start(config: Config, logger: Logger): Promise<ShoalNode> {
     prepareDataDir(config.dataDir);
-    const store = await LmdbStore.open(config.dataDir, config.partitions);
+    const store = await LmdbStore.open(config.dataDir, config.partitions, {
+      forgetHandedOffAfterMs: config.tombstoneGraceMs,
+    });
+    if (store.forgotten !== undefined) {
+      logger.warn(
+        {
+          records: store.forgotten.records,
+          handedOffAt: new Date(store.forgotten.handedOffAtMs).toISOString(),
+        },
+        'starting empty: this node handed its data off longer ago than the tombstone grace ' +
+          'period, and deletes made since may have been forgotten; the cluster holds the rest',
+      );
+    }
     const metrics = new NodeMetrics(() => store.liveKeyCount(Date.now()));
     let hints: HintStore;
     let membership: Membership;
@@ -273,12 +285,25 @@ export class ShoalNode {
       this.logger.warn({ err }, 'partition hand-off incomplete');
       return undefined;
     });
+    // Everything is on the members that replace this one: should this node come back after the
+    // grace period, it starts empty rather than spread values whose deletes were forgotten.
+    if (records?.complete === true) {
+      await this.store.markHandedOff(Date.now()).catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not note the completed hand-off');
+      });
+    }
     const hints = await this.handoff.deliver(deadlineMs).catch((err: unknown) => {
       this.logger.warn({ err }, 'hint hand-off incomplete');
       return undefined;
     });
     this.logger.info(
-      { records, hints, hintsLeft: this.hints.pending, ms: Date.now() - startedMs },
+      {
+        records: records?.pushed,
+        complete: records?.complete ?? false,
+        hints,
+        hintsLeft: this.hints.pending,
+        ms: Date.now() - startedMs,
+      },
       'handed off partitions and hints',
     );
   }

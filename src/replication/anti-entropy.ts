@@ -177,25 +177,35 @@ export class AntiEntropy {
 
   /**
    * Pushes every partition this node holds to the owners it has without this node, until they
-   * hold it all or the deadline passes. Returns the records pushed; the caller then exits.
+   * hold it all or the deadline passes; the caller then exits. Complete when every partition went
+   * to every one of its owners: then nothing here is needed any more.
    */
-  async handOff(deadlineMs: number): Promise<number> {
+  async handOff(deadlineMs: number): Promise<{ pushed: number; complete: boolean }> {
     const members = this.cluster.members();
     const layout = this.partitioner.layout(
       layoutMembers(members).filter((name) => name !== this.cluster.selfName),
     );
     let pushed = 0;
+    let complete = true;
     let failed = 0;
     let firstFailure: unknown;
     try {
       handOff: for (const partition of this.store.heldPartitions()) {
-        for (const owner of this.owners(layout, partition, members)) {
-          if (!this.usable(owner)) continue;
+        const owners = this.owners(layout, partition, members);
+        if (owners.length === 0) complete = false;
+        for (const owner of owners) {
+          if (!this.usable(owner)) {
+            complete = false;
+            continue;
+          }
           // One owner that fails must not keep the others from getting their partitions.
           try {
             for (;;) {
               // Out of time: what failed so far is still reported.
-              if (Date.now() > deadlineMs) break handOff;
+              if (Date.now() > deadlineMs) {
+                complete = false;
+                break handOff;
+              }
               const { copied } = await this.exchange(partition, owner, 'push');
               pushed += copied;
               if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
@@ -211,7 +221,7 @@ export class AntiEntropy {
           `${failed} partition hand-offs failed, the first: ${messageOf(firstFailure)}`,
         );
       }
-      return pushed;
+      return { pushed, complete };
     } finally {
       if (pushed > 0) this.observer.handedOff(pushed);
     }

@@ -41,6 +41,24 @@ const PRESENT = Buffer.from([1]);
 /** The LMDB file inside the data directory (its lock file sits beside it). */
 export const DATA_FILE_NAME = 'store.mdb';
 const META_PARTITIONS = 'partitions';
+/** When this node last left its cluster having handed everything it held to the others. */
+const META_HANDED_OFF_AT = 'handedOffAtMs';
+
+export interface LmdbOpenOptions {
+  /**
+   * A store whose node left having handed everything off, longer ago than this (the tombstone
+   * grace period), opens empty. The cluster may have purged deletes meanwhile, and the values
+   * they deleted would come back from here; whatever else it holds, the others hold too.
+   */
+  forgetHandedOffAfterMs?: number;
+  wallClock?: () => number;
+}
+
+/** What a store opened empty had held, when it was last handed off. */
+export interface ForgottenStore {
+  handedOffAtMs: number;
+  records: number;
+}
 
 export class PartitionCountMismatchError extends Error {
   readonly code = 'PARTITIONS_CHANGED';
@@ -70,10 +88,13 @@ export class LmdbStore implements Store {
 
   private constructor(
     private readonly root: RootDatabase,
+    private readonly meta: Database<number, string>,
     private readonly records: BinaryDb,
     private readonly byPartition: BinaryDb,
     private readonly byExpiry: BinaryDb,
     private readonly partitions: number,
+    /** Set when the store opened empty after a hand-off longer ago than the grace period. */
+    readonly forgotten: ForgottenStore | undefined,
   ) {
     this.digests = new PartitionDigests(partitions);
     for (const { key, value } of this.records.getRange({})) {
@@ -83,7 +104,11 @@ export class LmdbStore implements Store {
     }
   }
 
-  static async open(dir: string, partitions: number): Promise<LmdbStore> {
+  static async open(
+    dir: string,
+    partitions: number,
+    options: LmdbOpenOptions = {},
+  ): Promise<LmdbStore> {
     // Name the data file explicitly: given a directory whose name has a dot, lmdb would take it
     // for a file name.
     checkLmdbFile(join(dir, DATA_FILE_NAME));
@@ -97,13 +122,27 @@ export class LmdbStore implements Store {
       await root.close();
       throw new PartitionCountMismatchError(stored, partitions);
     }
-    return new LmdbStore(
-      root,
-      root.openDB<Buffer, Buffer>({ name: 'records', ...binary }),
-      root.openDB<Buffer, Buffer>({ name: 'partitions', ...binary }),
-      root.openDB<Buffer, Buffer>({ name: 'expiry', ...binary }),
-      partitions,
-    );
+    const records = root.openDB<Buffer, Buffer>({ name: 'records', ...binary });
+    const byPartition = root.openDB<Buffer, Buffer>({ name: 'partitions', ...binary });
+    const byExpiry = root.openDB<Buffer, Buffer>({ name: 'expiry', ...binary });
+    let forgotten: ForgottenStore | undefined;
+    const handedOffAtMs = meta.get(META_HANDED_OFF_AT);
+    if (handedOffAtMs !== undefined) {
+      const now = (options.wallClock ?? Date.now)();
+      const limit = options.forgetHandedOffAfterMs;
+      if (limit !== undefined && now - handedOffAtMs >= limit) {
+        forgotten = { handedOffAtMs, records: records.getCount() };
+        await Promise.all([records.clearAsync(), byPartition.clearAsync(), byExpiry.clearAsync()]);
+      }
+      // Last: a node stopped before this point forgets on its next start instead.
+      await meta.remove(META_HANDED_OFF_AT);
+    }
+    return new LmdbStore(root, meta, records, byPartition, byExpiry, partitions, forgotten);
+  }
+
+  /** Notes that this node handed everything it holds to the others as it left (LmdbOpenOptions). */
+  async markHandedOff(nowMs: number): Promise<void> {
+    await this.meta.put(META_HANDED_OFF_AT, nowMs);
   }
 
   get isOpen(): boolean {

@@ -664,6 +664,16 @@ describe('rebalancing', () => {
     }
   });
 
+  it('calls a hand-off incomplete when an owner that replaces the leaver is not alive', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    for (let i = 0; i < 100; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
+    cluster.setState('n2', 'left');
+    cluster.setState('n3', 'dead');
+    const handedOff = await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000);
+    expect(handedOff.pushed).toBeGreaterThan(0);
+    expect(handedOff.complete).toBe(false);
+  });
+
   it('hands every partition of a leaving member to the members that replace it', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
@@ -686,9 +696,9 @@ describe('rebalancing', () => {
     const allKeys = [...onlyOnLeaver, ...Array.from({ length: 200 }, (_, i) => `k${i}`)];
     const heldByLeaver = allKeys.filter((key) => holders(cluster, key).includes('n2'));
     cluster.setState('n2', 'left');
-    expect(
-      await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000),
-    ).toBeGreaterThanOrEqual(onlyOnLeaver.length);
+    const handedOff = await cluster.node('n2').antiEntropy.handOff(Date.now() + 10_000);
+    expect(handedOff.pushed).toBeGreaterThanOrEqual(onlyOnLeaver.length);
+    expect(handedOff.complete).toBe(true);
     cluster.down.add('n2');
     // Before any read (reads repair too): every key the leaver held is on all its new replicas.
     // (A partition the layout moves between two members that stay is anti-entropy's to move.)

@@ -48,6 +48,42 @@ describe('lmdb store on disk', () => {
     await store.close();
   });
 
+  it('opens empty once a hand-off it noted is older than the grace period, and not before', async () => {
+    const dir = freshDir();
+    const handedOffAtMs = 1_000_000;
+    const grace = 60_000;
+    const openAt = (nowMs: number): Promise<LmdbStore> =>
+      LmdbStore.open(dir, PARTITIONS, { forgetHandedOffAfterMs: grace, wallClock: () => nowMs });
+    const first = await openAt(handedOffAtMs);
+    await first.apply(record('a', 1, { expiresAtMs: 5_000_000 }));
+    await first.apply(record('b', 2, { tombstone: true }));
+    await first.markHandedOff(handedOffAtMs);
+    await first.close();
+
+    // Back within the grace period: nothing deleted meanwhile can have been forgotten.
+    const soon = await openAt(handedOffAtMs + grace - 1);
+    expect(soon.forgotten).toBeUndefined();
+    expect(soon.get('a')?.value.toString()).toBe('value of a at 1');
+    await soon.markHandedOff(handedOffAtMs);
+    await soon.close();
+
+    const late = await openAt(handedOffAtMs + grace);
+    expect(late.forgotten).toEqual({ handedOffAtMs, records: 2 });
+    expect(late.get('a')).toBeUndefined();
+    expect(late.get('b')).toBeUndefined();
+    expect(late.partitionSummaries()).toEqual([]);
+    expect(late.liveKeyCount(0)).toBe(0);
+    expect(await late.purgeExpired(10_000_000, 10)).toBe(0);
+    await late.apply(record('c', 3));
+    await late.close();
+
+    // The note is gone: what was written since stays.
+    const again = await openAt(handedOffAtMs + 10 * grace);
+    expect(again.forgotten).toBeUndefined();
+    expect(again.get('c')?.value.toString()).toBe('value of c at 3');
+    await again.close();
+  });
+
   it('refuses to open a data directory made with another partition count', async () => {
     const dir = freshDir();
     await (await LmdbStore.open(dir, PARTITIONS)).close();
