@@ -197,21 +197,17 @@ export class Coordinator implements KvService {
         const records = batchItems(params).map((wire) => fromWire(wire as WireRecord));
         return Promise.all(records.map((record) => this.applyHere(record)));
       },
-      getBatch: (params) => {
-        const keys = batchItems(params).map((key) => String(key));
-        return Promise.resolve(
-          keys.map((key) => {
+      getBatch: (params) =>
+        Promise.resolve(
+          readReply(batchItems(params), (key) => {
             const record = this.store.get(key);
             return record === undefined ? null : toWire(record);
           }),
-        );
-      },
+        ),
       // Reads of a member that may hold partitions it no longer owns: NOTHING_HELD for a key
       // whose partition it holds nothing of, so the coordinator stops asking it.
-      getHeldBatch: (params) => {
-        const keys = batchItems(params).map((key) => String(key));
-        return Promise.resolve(keys.map((key) => this.heldRecord(key)));
-      },
+      getHeldBatch: (params) =>
+        Promise.resolve(readReply(batchItems(params), (key) => this.heldRecord(key))),
       list: (params) => Promise.resolve(this.localList(params as ListRequest)),
     };
   }
@@ -616,6 +612,30 @@ function newest(records: readonly (StoredRecord | undefined)[]): StoredRecord | 
     }
   }
   return best;
+}
+
+/**
+ * Bytes of values and keys a read batch is answered with, about: past them, the keys after are
+ * left for the coordinator to ask again (PeerBatcher). Reads of large values then come back a few
+ * at a time, instead of a reply of hundreds of megabytes encoded only to be refused.
+ */
+export const READ_REPLY_BYTES_BUDGET = 1024 * 1024;
+
+/** Answers the keys in order, stopping once the reply holds READ_REPLY_BYTES_BUDGET (one at least). */
+function readReply<T extends WireRecord | null | typeof NOTHING_HELD>(
+  keys: readonly unknown[],
+  read: (key: string) => T,
+): T[] {
+  const out: T[] = [];
+  let bytes = 0;
+  for (const key of keys) {
+    if (out.length > 0 && bytes >= READ_REPLY_BYTES_BUDGET) break;
+    const answer = read(String(key));
+    bytes +=
+      String(key).length + (answer !== null && answer !== NOTHING_HELD ? answer.value.length : 0);
+    out.push(answer);
+  }
+  return out;
 }
 
 /** A `getHeldBatch` answer: this member holds nothing of the key's partition. */

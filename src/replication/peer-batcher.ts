@@ -69,12 +69,15 @@ export class PeerBatcher {
     const items = chunk.map((item) => item.params);
     this.rpc.call(to, this.method, { items }, this.timeoutMs).then(
       (reply) => {
-        if (!Array.isArray(reply) || reply.length !== chunk.length) {
+        // A replica may answer the first items only, when the rest would make its reply large
+        // (reads of large values); those are asked again.
+        if (!Array.isArray(reply) || reply.length === 0 || reply.length > chunk.length) {
           const err = new Error(`malformed ${this.method} reply`);
           for (const item of chunk) item.reject(err);
           return;
         }
-        for (const [i, item] of chunk.entries()) item.resolve(reply[i]);
+        for (const [i, answer] of reply.entries()) chunk[i]?.resolve(answer);
+        if (reply.length < chunk.length) this.send(to, chunk.slice(reply.length));
       },
       (err: unknown) => {
         // Requests are bounded, replies cannot be: reads of a few large values together can

@@ -73,17 +73,36 @@ describe('peer batching', () => {
     expect(calls).toEqual([5, 3, 2, 2, 1]);
   });
 
-  it('fails every item of a request that fails or is answered with the wrong count', async () => {
+  it('fails every item of a request that fails, or is answered with no items, too many or no list', async () => {
     const failing = new PeerBatcher(recorder(undefined, new Error('down')).rpc, 'getBatch', 1_000);
     const failed = await Promise.allSettled([failing.call(A, 1), failing.call(A, 2)]);
     expect(failed.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
       'Error: down',
       'Error: down',
     ]);
-    const short: PeerCaller = { call: () => Promise.resolve(['only one']) };
-    const batcher = new PeerBatcher(short, 'getBatch', 1_000);
-    const results = await Promise.allSettled([batcher.call(A, 1), batcher.call(A, 2)]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (const answer of [[], ['one', 'two', 'three'], 'not a list']) {
+      const wrong: PeerCaller = { call: () => Promise.resolve(answer) };
+      const batcher = new PeerBatcher(wrong, 'getBatch', 1_000);
+      const results = await Promise.allSettled([batcher.call(A, 1), batcher.call(A, 2)]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    }
+  });
+
+  it('asks again for the items a reply left out, as a replica does past its reply budget', async () => {
+    const calls: unknown[][] = [];
+    // Answers the first two items it is asked, at most.
+    const rpc: PeerCaller = {
+      call: (_to, _method, params) => {
+        const items = batchItems(params);
+        calls.push(items);
+        return Promise.resolve(items.slice(0, 2).map((item) => `value of ${String(item)}`));
+      },
+    };
+    const batcher = new PeerBatcher(rpc, 'getBatch', 1_000);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const replies = await Promise.all(keys.map((key) => batcher.call(A, key)));
+    expect(replies).toEqual(keys.map((key) => `value of ${key}`));
+    expect(calls).toEqual([keys, ['c', 'd', 'e'], ['e']]);
   });
 
   it('refuses a batch that is not a list or is too long', () => {

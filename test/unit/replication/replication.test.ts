@@ -607,6 +607,35 @@ describe('rebalancing', () => {
     expect(packr.pack({ id: 1, result: page }).length).toBeLessThan(PEER_RPC_REPLY_BYTES_MAX);
   });
 
+  it('answers read batches of large values with the first few, and reads them all through the batcher', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const keys = Array.from({ length: 40 }, (_, i) => `big-${i}`);
+    for (const key of keys) {
+      await cluster.node('n0').coordinator.put({
+        key,
+        value: Buffer.alloc(512 * 1024, key.length),
+        contentType: 'application/octet-stream',
+        ttlMs: undefined,
+        consistency: 'all',
+      });
+    }
+    const replica = replicasOfKey(cluster, 'big-0')[0] as string;
+    const handlers = cluster.node(replica).coordinator.handlers();
+    // Asked twice over (a batch may name a key more than once): 20 MiB of values.
+    const asked = [...keys, ...keys];
+    const reply = (await handlers.getBatch?.({ items: asked })) as unknown[];
+    expect(reply.length).toBeGreaterThan(0);
+    expect(reply.length).toBeLessThan(asked.length);
+    expect(packr.pack({ id: 1, result: reply }).length).toBeLessThan(4 * 1024 * 1024);
+
+    // Forty reads in one turn through one coordinator: every one answered, in short replies.
+    const via = outsider(cluster, 'big-0');
+    const values = await Promise.all(
+      keys.map((key) => cluster.node(via).coordinator.get(key, 'all')),
+    );
+    expect(values.map((v) => v?.value.length)).toEqual(keys.map(() => 512 * 1024));
+  });
+
   it('keeps a partition it no longer owns while a new owner is down', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 100; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
