@@ -33,6 +33,12 @@ export const PARTITION_STEP_MS = 40;
 /** Records moved per partition per visit and peer, at most; the rest follow on the next visit. */
 export const REPAIR_RECORDS_PER_STEP_MAX = 500;
 /**
+ * Bytes of records (values and keys) pushed per comparison, at most (one record at least). They
+ * are held in memory until sent: 500 values of 1 MiB took the heap past 500 MiB, against a pod
+ * limit of 512 MiB. The rest follow on the next pass.
+ */
+export const REPAIR_SEND_BYTES_MAX = 16 * 1024 * 1024;
+/**
  * A layout must have held this long before this node drops a partition it no longer owns: a node
  * that just started, or a membership change still spreading, can give a passing layout in which
  * this node owns less than it does.
@@ -88,6 +94,8 @@ interface Exchange {
   heldByPeer: Map<string, Version>;
   /** This node's digest when the peer's was found equal to it; absent when they differed. */
   equalAt?: string;
+  /** Stopped at a bound on what one comparison moves: more may differ. */
+  cutShort: boolean;
 }
 
 export class AntiEntropy {
@@ -206,9 +214,9 @@ export class AntiEntropy {
                 complete = false;
                 break handOff;
               }
-              const { copied } = await this.exchange(partition, owner, 'push');
+              const { copied, cutShort } = await this.exchange(partition, owner, 'push');
               pushed += copied;
-              if (copied < REPAIR_RECORDS_PER_STEP_MAX) break;
+              if (!cutShort) break;
             }
           } catch (err) {
             failed++;
@@ -358,13 +366,15 @@ export class AntiEntropy {
           heldByPeer.set(record.key, record.version);
         }
       }
-      return { copied: 0, heldByPeer, equalAt: ourDigest };
+      return { copied: 0, heldByPeer, equalAt: ourDigest, cutShort: false };
     }
 
     const toSend: StoredRecord[] = [];
+    let toSendBytes = 0;
     const toFetch: string[] = [];
-    const full = (): boolean =>
-      toSend.length >= REPAIR_RECORDS_PER_STEP_MAX || toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX;
+    const sendFull = (): boolean =>
+      toSend.length >= REPAIR_RECORDS_PER_STEP_MAX || toSendBytes >= REPAIR_SEND_BYTES_MAX;
+    const full = (): boolean => sendFull() || toFetch.length >= REPAIR_RECORDS_PER_STEP_MAX;
     // Page by page through the peer's keys; each page is held against this node's records up to
     // the page's last key (all the rest, after the last page).
     let after: string | undefined;
@@ -392,7 +402,10 @@ export class AntiEntropy {
         }
         const order = their === undefined ? 1 : compareVersions(record.version, their);
         if (order <= 0) heldByPeer.set(record.key, record.version);
-        if (order > 0 && toSend.length < REPAIR_RECORDS_PER_STEP_MAX) toSend.push(record);
+        if (order > 0 && !sendFull()) {
+          toSend.push(record);
+          toSendBytes += record.value.length + record.key.length;
+        }
         // A push fetches nothing: its newer keys must not fill the batch and end the paging early.
         if (order < 0 && direction === 'both' && toFetch.length < REPAIR_RECORDS_PER_STEP_MAX) {
           toFetch.push(record.key);
@@ -428,7 +441,7 @@ export class AntiEntropy {
         if (await this.store.apply(record)) copied++;
       }
     }
-    return { copied, heldByPeer };
+    return { copied, heldByPeer, cutShort: full() };
   }
 
   /**

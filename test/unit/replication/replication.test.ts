@@ -693,6 +693,41 @@ describe('rebalancing', () => {
     }
   });
 
+  it('hands off a partition of large values in several pushes, every one of them', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    // 48 values of 512 KiB in one partition the leaver holds: 24 MiB, more than a push carries.
+    const partition = Array.from({ length: TEST_PARTITIONS }, (_, p) => p).find((p) =>
+      cluster.replicasOf(p).includes('n2'),
+    );
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 48; i++) {
+      const key = `large-${i}`;
+      if (partitionOf(encodeKey(key), TEST_PARTITIONS) !== partition) continue;
+      await cluster.node('n2').store.apply({
+        key,
+        value: Buffer.alloc(512 * 1024, i),
+        contentType: 'application/octet-stream',
+        version: { wallMs: Date.now(), counter: 0, node: 'n2' },
+        tombstone: false,
+        expiresAtMs: 0,
+      });
+      keys.push(key);
+    }
+    cluster.setState('n2', 'left');
+    const comparisons = cluster.calls.get('digest') ?? 0;
+    const handedOff = await cluster.node('n2').antiEntropy.handOff(Date.now() + 30_000);
+    expect(handedOff.complete).toBe(true);
+    // At least two pushes to each of the three new owners, none carrying it all.
+    expect((cluster.calls.get('digest') ?? 0) - comparisons).toBeGreaterThanOrEqual(6);
+    for (const key of keys) {
+      for (const owner of replicasOfKey(cluster, key)) {
+        expect(cluster.node(owner).store.get(key)?.value.length, `${key} on ${owner}`).toBe(
+          512 * 1024,
+        );
+      }
+    }
+  });
+
   it('calls a hand-off incomplete when an owner that replaces the leaver is not alive', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 100; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
