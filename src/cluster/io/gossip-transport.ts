@@ -114,11 +114,15 @@ export class GossipTransport {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: to.addr, port: to.port, localAddress: this.localAddress });
       const decoder = new FrameDecoder();
+      let deadline: NodeJS.Timeout | undefined;
       const fail = (message: string): void => {
+        clearTimeout(deadline);
         socket.destroy();
         reject(new StreamError(`stream to ${to.addr}:${to.port}: ${message}`));
       };
-      socket.setTimeout(timeoutMs, () => fail('timed out'));
+      // A deadline, not an idle timeout: a peer that sends a byte now and then must not hold the
+      // request (and its socket) open for good.
+      deadline = setTimeout(() => fail('timed out'), timeoutMs);
       socket.on('error', (err) => fail(err.message));
       socket.on('close', () => fail('closed before a reply'));
       socket.on('connect', () => {
@@ -139,6 +143,7 @@ export class GossipTransport {
         const first = frames[0];
         if (first === undefined) return;
         const opened = this.envelope.open(first);
+        clearTimeout(deadline);
         socket.end();
         socket.removeAllListeners('close');
         if (!opened.ok) {

@@ -302,6 +302,29 @@ describe('PeerRpcClient against a misbehaving peer', () => {
   });
 });
 
+describe('a stream request to a peer that trickles its reply', () => {
+  it('fails at its deadline although bytes keep coming', async () => {
+    const trickler = createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.write(Buffer.from([0, 0, 16])); // three of a frame header's four bytes
+      const drip = setInterval(() => socket.write(Buffer.from([0])), 50);
+      socket.on('close', () => clearInterval(drip));
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    const address = trickler.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const { transport } = await startPeer({});
+    try {
+      const to = { addr: '127.0.0.1', port: address.port };
+      await expect(
+        transport.request(to, StreamChannel.membership, Buffer.from([1]), 300),
+      ).rejects.toThrow(/timed out/);
+    } finally {
+      trickler.close();
+    }
+  });
+});
+
 describe('a peer that stops reading', () => {
   const MIB = 1024 * 1024;
 
