@@ -114,7 +114,7 @@ export class GossipTransport {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: to.addr, port: to.port, localAddress: this.localAddress });
       const decoder = new FrameDecoder();
-      let deadline: NodeJS.Timeout | undefined;
+      // Called from socket events and the timer only, after `deadline` is set.
       const fail = (message: string): void => {
         clearTimeout(deadline);
         socket.destroy();
@@ -122,7 +122,7 @@ export class GossipTransport {
       };
       // A deadline, not an idle timeout: a peer that sends a byte now and then must not hold the
       // request (and its socket) open for good.
-      deadline = setTimeout(() => fail('timed out'), timeoutMs);
+      const deadline = setTimeout(() => fail('timed out'), timeoutMs);
       socket.on('error', (err) => fail(err.message));
       socket.on('close', () => fail('closed before a reply'));
       socket.on('connect', () => {
