@@ -134,7 +134,7 @@ export class ShoalNode {
     );
     const kv = new Coordinator({
       store,
-      clock: new HybridLogicalClock(config.nodeName),
+      clock: new HybridLogicalClock(config.nodeName, Date.now, undefined, store.clockReservation()),
       cluster: membership,
       partitioner,
       rpc,

@@ -20,6 +20,22 @@ export const CLOCK_LEAD_MAX_MS = 5_000;
 
 export type WallClock = () => number;
 
+/** How far ahead of what it hands out a clock reserves timestamps (see ClockReservation). */
+export const CLOCK_RESERVATION_MS = 1_000;
+
+/**
+ * Where a clock keeps, durably, a bound on the timestamps it may have handed out. A node that
+ * restarts starts at that bound, so it never hands out a version twice, even when its wall clock
+ * is behind where it was (another machine, an NTP step): a replica holding the first write under
+ * that version would take the second for it, answer success and keep the old value.
+ */
+export interface ClockReservation {
+  /** The bound an earlier run kept, if any. */
+  readonly reservedUntilMs: number | undefined;
+  /** Keeps the bound durably before it returns; at most once per CLOCK_RESERVATION_MS. */
+  reserve(untilMs: number): void;
+}
+
 /** A point of the clock: wall milliseconds, then a counter within the millisecond. */
 interface Timestamp {
   wallMs: number;
@@ -59,12 +75,18 @@ export class HybridLogicalClock {
    * a later answer above the bound avoids them too: no timestamp is handed out twice.
    */
   private readonly ahead: Run[] = [];
+  /** Timestamps below this wall time are reserved; 0 without a reservation store. */
+  private reservedUntilMs = 0;
 
   constructor(
     private readonly node: string,
     private readonly wallClock: WallClock = Date.now,
     private readonly aheadRunsMax = AHEAD_RUNS_MAX,
-  ) {}
+    private readonly reservation?: ClockReservation,
+  ) {
+    const earlier = reservation?.reservedUntilMs;
+    if (earlier !== undefined) this.current = { wallMs: earlier, counter: 0 };
+  }
 
   /** A fresh timestamp, strictly greater than every one the clock itself issued or observed. */
   now(): Version {
@@ -80,6 +102,10 @@ export class HybridLogicalClock {
         passed++;
       }
       this.ahead.splice(0, passed);
+    }
+    if (this.reservation !== undefined && next.wallMs >= this.reservedUntilMs) {
+      this.reservedUntilMs = next.wallMs + CLOCK_RESERVATION_MS;
+      this.reservation.reserve(this.reservedUntilMs);
     }
     this.current = next;
     return { wallMs: next.wallMs, counter: next.counter, node: this.node };

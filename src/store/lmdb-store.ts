@@ -28,6 +28,7 @@ import { partitionOf } from './partition.js';
 import { decodeRecord, encodeRecord, isLiveEncoded } from './record-codec.js';
 import type { StoredRecord } from './record.js';
 import { RecordCache } from './record-cache.js';
+import type { ClockReservation } from './hlc.js';
 import { compareVersions } from './version.js';
 import {
   supersedes,
@@ -41,6 +42,8 @@ const PRESENT = Buffer.from([1]);
 /** The LMDB file inside the data directory (its lock file sits beside it). */
 export const DATA_FILE_NAME = 'store.mdb';
 const META_PARTITIONS = 'partitions';
+/** The bound below which this node's clock may have handed out versions (hlc.ts). */
+const META_CLOCK_RESERVED_UNTIL = 'clockReservedUntilMs';
 /** When this node last left its cluster having handed everything it held to the others. */
 const META_HANDED_OFF_AT = 'handedOffAtMs';
 
@@ -138,6 +141,16 @@ export class LmdbStore implements Store {
       await meta.remove(META_HANDED_OFF_AT);
     }
     return new LmdbStore(root, meta, records, byPartition, byExpiry, partitions, forgotten);
+  }
+
+  /** Keeps the clock's reservation in this store's file: written at most once a second. */
+  clockReservation(): ClockReservation {
+    return {
+      reservedUntilMs: this.meta.get(META_CLOCK_RESERVED_UNTIL),
+      reserve: (untilMs) => {
+        this.meta.putSync(META_CLOCK_RESERVED_UNTIL, untilMs);
+      },
+    };
   }
 
   /** Notes that this node handed everything it holds to the others as it left (LmdbOpenOptions). */

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLOCK_LEAD_MAX_MS, HybridLogicalClock } from '../../../src/store/hlc.js';
+import {
+  CLOCK_LEAD_MAX_MS,
+  CLOCK_RESERVATION_MS,
+  HybridLogicalClock,
+  type ClockReservation,
+} from '../../../src/store/hlc.js';
 import {
   compareVersions,
   formatVersion,
@@ -114,6 +119,48 @@ describe('hybrid logical clock', () => {
     expect(clock.nowAfter(seen)).toEqual({ ...seen, counter: 8, node: 'm' });
     // Later writes of other keys follow it too.
     expect(clock.now()).toEqual({ ...seen, counter: 9, node: 'm' });
+  });
+
+  it('never hands out a version twice across a restart, even with the wall clock set back', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1_000_000, max: 1_100_000 }), { minLength: 1, maxLength: 100 }),
+        fc.array(fc.integer({ min: 0, max: 1_100_000 }), { minLength: 1, maxLength: 100 }),
+        (before, after) => {
+          let kept: number | undefined;
+          const store: ClockReservation = {
+            get reservedUntilMs() {
+              return kept;
+            },
+            reserve: (untilMs) => {
+              kept = untilMs;
+            },
+          };
+          let i = 0;
+          const first = new HybridLogicalClock('n', () => before[i++] ?? 0, undefined, store);
+          const issued = before.map(() => first.now());
+          const newest = issued.reduce((a, b) => (compareVersions(a, b) > 0 ? a : b));
+          // The process restarts, perhaps on a machine whose clock is behind.
+          let j = 0;
+          const second = new HybridLogicalClock('n', () => after[j++] ?? 0, undefined, store);
+          for (const _ of after) expect(compareVersions(second.now(), newest)).toBeGreaterThan(0);
+        },
+      ),
+    );
+  });
+
+  it('reserves once per reservation span, not on every version', () => {
+    let wall = 5_000_000;
+    const reserved: number[] = [];
+    const clock = new HybridLogicalClock('n', () => wall, undefined, {
+      reservedUntilMs: undefined,
+      reserve: (untilMs) => reserved.push(untilMs),
+    });
+    for (let n = 0; n < 10_000; n++) {
+      clock.now();
+      wall += n % 100 === 0 ? 1 : 0;
+    }
+    expect(reserved).toEqual([5_000_000 + CLOCK_RESERVATION_MS]);
   });
 
   it('orders versions totally and consistently', () => {

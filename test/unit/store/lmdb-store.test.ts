@@ -84,6 +84,17 @@ describe('lmdb store on disk', () => {
     await again.close();
   });
 
+  it("keeps the clock's reservation across a reopen", async () => {
+    const dir = freshDir();
+    const first = await LmdbStore.open(dir, PARTITIONS);
+    expect(first.clockReservation().reservedUntilMs).toBeUndefined();
+    first.clockReservation().reserve(1_234_567);
+    await first.close();
+    const second = await LmdbStore.open(dir, PARTITIONS);
+    expect(second.clockReservation().reservedUntilMs).toBe(1_234_567);
+    await second.close();
+  });
+
   it('refuses to open a data directory made with another partition count', async () => {
     const dir = freshDir();
     await (await LmdbStore.open(dir, PARTITIONS)).close();
