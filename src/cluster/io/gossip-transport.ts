@@ -26,6 +26,13 @@ export const STREAM_CONNECTIONS_MAX = 256;
 /** An inbound stream connection with no traffic for this long is closed. */
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
 /**
+ * An inbound stream connection must bring a whole first frame within this, or it is closed.
+ * Until then nothing shows it comes from a member (a sealed frame is checked once complete), and
+ * one that sends a byte now and then would otherwise hold one of the STREAM_CONNECTIONS_MAX
+ * places for good: 256 such connections would shut every member out.
+ */
+export const STREAM_FIRST_FRAME_TIMEOUT_MS = 10_000;
+/**
  * Frames of one connection being answered at once, at most; past it the connection stops being
  * read until some answers are out (TCP backpressure then slows the sender).
  */
@@ -62,6 +69,7 @@ export class GossipTransport {
     private readonly localAddress: string | undefined,
     private readonly envelope: Envelope,
     private readonly handlers: TransportHandlers,
+    private readonly firstFrameTimeoutMs: number,
   ) {}
 
   static async listen(
@@ -69,10 +77,18 @@ export class GossipTransport {
     port: number,
     envelope: Envelope,
     handlers: TransportHandlers,
+    options: { firstFrameTimeoutMs?: number } = {},
   ): Promise<GossipTransport> {
     const udp = createSocket({ type: isIPv6(bindAddr) ? 'udp6' : 'udp4', reuseAddr: false });
     const tcp = createServer();
-    const transport = new GossipTransport(udp, tcp, connectionSource(bindAddr), envelope, handlers);
+    const transport = new GossipTransport(
+      udp,
+      tcp,
+      connectionSource(bindAddr),
+      envelope,
+      handlers,
+      options.firstFrameTimeoutMs ?? STREAM_FIRST_FRAME_TIMEOUT_MS,
+    );
     udp.on('message', (msg, rinfo) =>
       transport.receivePacket(msg, { addr: rinfo.address, port: rinfo.port }),
     );
@@ -183,8 +199,15 @@ export class GossipTransport {
     const from = { addr: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const decoder = new FrameDecoder();
     socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
+    let firstFrame: NodeJS.Timeout | undefined = setTimeout(() => {
+      this.handlers.onDrop('stream_refused');
+      socket.destroy();
+    }, this.firstFrameTimeoutMs);
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(firstFrame);
+      this.connections.delete(socket);
+    });
     // Frames of one connection are answered concurrently, replies in whatever order they are
     // ready (a replication request carries its id): writes that arrive together then share one
     // store commit, instead of each waiting for the commit of the one before.
@@ -216,6 +239,10 @@ export class GossipTransport {
     socket.on('data', (chunk) => {
       try {
         for (const bytes of decoder.push(chunk)) waiting.push(bytes);
+        if (firstFrame !== undefined && waiting.length > 0) {
+          clearTimeout(firstFrame);
+          firstFrame = undefined;
+        }
       } catch (err) {
         if (!(err instanceof CodecError)) throw err;
         this.handlers.onDrop('stream_malformed');

@@ -29,8 +29,16 @@ export function frame(payload: Uint8Array): Uint8Array {
 export class FrameDecoder {
   private readonly header = Buffer.alloc(STREAM_FRAME_HEADER_BYTES);
   private headerFilled = 0;
-  /** The frame being received, allocated at its declared length once the header is complete. */
-  private body: Uint8Array | undefined;
+  /**
+   * The parts of the frame being received and its declared length. Nothing is allocated for a
+   * declared length up front: a peer declaring 8 MiB frames on many connections and sending a
+   * byte now and then would otherwise hold 8 MiB each. A frame is handed out as a copy, never a
+   * view of the socket's chunk: values decoded from it are views and would keep the whole chunk
+   * alive, and views gained nothing (374 against 337 us of CPU per quorum PUT, means of six
+   * alternating runs each).
+   */
+  private parts: Uint8Array[] = [];
+  private bodyLength = -1;
   private bodyFilled = 0;
   private failed = false;
 
@@ -42,7 +50,7 @@ export class FrameDecoder {
     const frames: Uint8Array[] = [];
     let at = 0;
     while (at < chunk.length) {
-      if (this.body === undefined) {
+      if (this.bodyLength < 0) {
         const n = Math.min(STREAM_FRAME_HEADER_BYTES - this.headerFilled, chunk.length - at);
         this.header.set(chunk.subarray(at, at + n), this.headerFilled);
         this.headerFilled += n;
@@ -57,16 +65,17 @@ export class FrameDecoder {
           );
         }
         this.headerFilled = 0;
-        this.body = new Uint8Array(length);
+        this.bodyLength = length;
         this.bodyFilled = 0;
       }
-      const n = Math.min(this.body.length - this.bodyFilled, chunk.length - at);
-      this.body.set(chunk.subarray(at, at + n), this.bodyFilled);
+      const n = Math.min(this.bodyLength - this.bodyFilled, chunk.length - at);
+      if (n > 0) this.parts.push(chunk.subarray(at, at + n));
       this.bodyFilled += n;
       at += n;
-      if (this.bodyFilled === this.body.length) {
-        frames.push(this.body);
-        this.body = undefined;
+      if (this.bodyFilled === this.bodyLength) {
+        frames.push(concat(this.parts));
+        this.parts = [];
+        this.bodyLength = -1;
       }
     }
     return frames;
@@ -74,8 +83,17 @@ export class FrameDecoder {
 
   /** Bytes of a frame started but not finished (a stream that ends here was cut short). */
   get bufferedBytes(): number {
-    return this.body === undefined
-      ? this.headerFilled
-      : STREAM_FRAME_HEADER_BYTES + this.bodyFilled;
+    return this.bodyLength < 0 ? this.headerFilled : STREAM_FRAME_HEADER_BYTES + this.bodyFilled;
   }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return new Uint8Array(parts[0] as Uint8Array);
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

@@ -325,6 +325,42 @@ describe('a stream request to a peer that trickles its reply', () => {
   });
 });
 
+describe('an inbound connection that trickles its first frame', () => {
+  it('is closed at the first-frame deadline, while one that sent a frame stays open', async () => {
+    const drops: string[] = [];
+    const server = new PeerRpcServer(handlers);
+    const port = await freePort();
+    const transport = await GossipTransport.listen(
+      '127.0.0.1',
+      port,
+      plain,
+      {
+        onPacket: () => {},
+        onDrop: (reason) => drops.push(reason),
+        onStream: async (_channel, from, payload) => server.handleFrame(from, payload),
+      },
+      { firstFrameTimeoutMs: 300 },
+    );
+    transports.add(transport);
+
+    const slow = connect({ host: '127.0.0.1', port });
+    slow.on('error', () => {});
+    // A header declaring 4 KiB, then the body a byte at a time.
+    slow.write(Buffer.from([0, 0, 16, 0]));
+    const drip = setInterval(() => slow.write(Buffer.from([0])), 50);
+    const closed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
+    const rpc = client();
+    const to = { addr: '127.0.0.1', port };
+    expect(await rpc.call(to, 'double', 2)).toBe(4);
+    await closed;
+    clearInterval(drip);
+    expect(drops).toContain('stream_refused');
+    // The member's connection outlived the deadline and still answers.
+    expect(await rpc.call(to, 'double', 3)).toBe(6);
+    expect(drops.filter((d) => d === 'stream_refused')).toHaveLength(1);
+  });
+});
+
 describe('a peer that stops reading', () => {
   const MIB = 1024 * 1024;
 

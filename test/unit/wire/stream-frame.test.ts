@@ -78,6 +78,18 @@ describe('stream framing', () => {
     expect(decoder.bufferedBytes).toBe(5);
   });
 
+  it('holds only the bytes received, not the length a peer declares', () => {
+    // 200 connections each declaring a frame of the largest size and sending one byte of it.
+    const decoders = Array.from({ length: 200 }, () => new FrameDecoder());
+    const before = process.memoryUsage().arrayBuffers;
+    for (const decoder of decoders) {
+      expect(decoder.push(concat([u32(STREAM_FRAME_BYTES_MAX), Uint8Array.of(7)]))).toEqual([]);
+    }
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown).toBeLessThan(STREAM_FRAME_BYTES_MAX);
+    expect(decoders.every((d) => d.bufferedBytes === 5)).toBe(true);
+  });
+
   it('accepts a declared length of exactly STREAM_FRAME_BYTES_MAX', () => {
     const decoder = new FrameDecoder();
     expect(decoder.push(u32(STREAM_FRAME_BYTES_MAX))).toEqual([]);
