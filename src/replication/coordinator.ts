@@ -621,7 +621,7 @@ function newest(records: readonly (StoredRecord | undefined)[]): StoredRecord | 
  */
 export const READ_REPLY_BYTES_BUDGET = 1024 * 1024;
 
-/** Answers the keys in order, stopping once the reply holds READ_REPLY_BYTES_BUDGET (one at least). */
+/** The keys' answers in order, until they hold READ_REPLY_BYTES_BUDGET (one at least). */
 function readReply<T extends WireRecord | null | typeof NOTHING_HELD>(
   keys: readonly unknown[],
   read: (key: string) => T,

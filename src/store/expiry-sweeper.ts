@@ -1,7 +1,8 @@
 // Purges expired records in the background, once they expired longer ago than the tombstone
 // grace period and the policy allows purges: until then an expired record stands for a delete,
-// and its replicas need it (see tombstone-policy.ts). Readers treat expired records as absent at once, so the sweep only
-// reclaims space; it works in bounded batches to never stall the event loop.
+// and its replicas need it (see tombstone-policy.ts). Readers treat expired records as absent at
+// once, so the sweep only reclaims space; it works in bounded batches to never stall the event
+// loop.
 
 import { BackgroundLoop } from '../background-loop.js';
 import type { Store } from './store.js';
