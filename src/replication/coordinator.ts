@@ -15,7 +15,8 @@
 // and writes pending ranges for the same reason): after the layout of a partition changes, every
 // other member, until it answers that it holds nothing of that partition. A former owner drops
 // records only once every new owner holds them, so a write acknowledged before the change is
-// found either on a former owner or on the owners.
+// found either on a former owner or on the owners. Such a member gets FORMER_READ_TIMEOUT_MS to
+// answer; one that does not (paused, overloaded) is skipped for a while, as a down replica is.
 
 import type { Consistency } from '../config.js';
 import { ShoalError } from '../errors.js';
@@ -47,6 +48,13 @@ export const LIST_SCAN_RECORDS_MAX = 10_000;
 export const REPLICA_TIMEOUT_MS = 2_000;
 /** A read still short of R replies after this asks one more replica (and again after as long). */
 export const SPECULATIVE_READ_MS = 50;
+/**
+ * A member that may hold a partition without owning it must answer a read within this. One that
+ * does not is not asked for FORMER_COOL_DOWN_MS: a paused member must not hold up every read of
+ * the partitions it once had until membership finds it suspect.
+ */
+export const FORMER_READ_TIMEOUT_MS = 250;
+export const FORMER_COOL_DOWN_MS = 5_000;
 
 export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
 export type ReplicationOutcome = 'ok' | 'unavailable';
@@ -80,12 +88,16 @@ export interface CoordinatorParts {
   wallClock?: () => number;
 }
 
-/** Per partition: its owners in read order, and the other members that may still hold it. */
+/** Per partition: its owners, and the other members that may still hold it. */
 interface PlacementView {
   generation: number;
   owners: MemberView[][];
-  /** Names of members to ask besides the owners; emptied as they answer they hold nothing. */
-  formers: Set<string>[];
+  /**
+   * Names of members to ask besides the owners, emptied as they answer they hold nothing.
+   * Undefined until a read of the partition needs it: every member but the owners.
+   */
+  formers: (Set<string> | undefined)[];
+  inLayout: readonly string[];
   byName: ReadonlyMap<string, MemberView>;
 }
 
@@ -93,6 +105,8 @@ export class Coordinator implements KvService {
   private placement: PlacementView | undefined;
   /** When this node first saw each member it holds dead, while it does. */
   private readonly deadSinceMs = new Map<string, number>();
+  /** Members that did not answer a read as a former owner, until when they are not asked. */
+  private readonly formerCoolDownUntilMs = new Map<string, number>();
 
   private readonly store: Store;
   private readonly clock: HybridLogicalClock;
@@ -119,7 +133,7 @@ export class Coordinator implements KvService {
     this.wallClock = parts.wallClock ?? Date.now;
     this.applies = new PeerBatcher(this.rpc, 'applyBatch', REPLICA_TIMEOUT_MS);
     this.reads = new PeerBatcher(this.rpc, 'getBatch', REPLICA_TIMEOUT_MS);
-    this.formerReads = new PeerBatcher(this.rpc, 'getHeldBatch', REPLICA_TIMEOUT_MS);
+    this.formerReads = new PeerBatcher(this.rpc, 'getHeldBatch', FORMER_READ_TIMEOUT_MS);
   }
 
   async get(key: string, consistency: Consistency): Promise<ReadResult | undefined> {
@@ -240,8 +254,8 @@ export class Coordinator implements KvService {
 
   /**
    * Recomputed only when membership changed: the hot path is one hash and one array lookup. A
-   * partition whose owners changed (or any, the first time) gets every other member as one that
-   * may still hold it; one whose owners stayed keeps those not yet ruled out.
+   * partition whose owners changed (or any, the first time) may be held by any other member; one
+   * whose owners stayed keeps those not yet ruled out. Worked out per partition only when read.
    */
   private placementView(): PlacementView {
     const generation = this.cluster.generation;
@@ -249,12 +263,11 @@ export class Coordinator implements KvService {
     const members = this.cluster.members();
     this.noteDeadMembers(members);
     const inLayout = layoutMembers(members);
-    const inLayoutSet = new Set(inLayout);
     const layout = this.partitioner.layout(inLayout);
     const byName = new Map(members.map((m) => [m.name, m]));
     const previous = this.placement;
     const owners: MemberView[][] = [];
-    const formers: Set<string>[] = [];
+    const formers: (Set<string> | undefined)[] = [];
     for (let p = 0; p < layout.partitions; p++) {
       const names = layout.replicasOf(p);
       owners.push(names.flatMap((name) => byName.get(name) ?? []));
@@ -263,14 +276,12 @@ export class Coordinator implements KvService {
         before === undefined ||
         before.length !== names.length ||
         before.some((m, i) => m.name !== names[i]);
-      const candidates = moved ? inLayout : (previous?.formers[p] ?? []);
-      formers.push(
-        new Set([...candidates].filter((name) => !names.includes(name) && inLayoutSet.has(name))),
-      );
+      formers.push(moved ? undefined : previous?.formers[p]);
     }
-    this.placement = { generation, owners, formers, byName };
+    this.placement = { generation, owners, formers, inLayout, byName };
     return this.placement;
   }
+
   private noteDeadMembers(members: readonly MemberView[]): void {
     const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
     for (const name of this.deadSinceMs.keys()) if (!dead.has(name)) this.deadSinceMs.delete(name);
@@ -516,16 +527,25 @@ export class Coordinator implements KvService {
   /** Live members that may hold the partition without owning it (this node is read locally). */
   private formersToAsk(partition: number): MemberView[] {
     const view = this.placementView();
-    const formers = view.formers[partition];
-    if (formers === undefined || formers.size === 0) return [];
+    let formers = view.formers[partition];
+    if (formers === undefined) {
+      const owners = new Set((view.owners[partition] ?? []).map((m) => m.name));
+      formers = new Set(view.inLayout.filter((name) => !owners.has(name)));
+      view.formers[partition] = formers;
+    }
+    if (formers.size === 0) return [];
+    const now = this.wallClock();
     const out: MemberView[] = [];
     for (const name of formers) {
       const member = view.byName.get(name);
-      if (
-        member !== undefined &&
-        (member.state === 'alive' || name === this.cluster.selfName) &&
-        sharesPartitioning(member, this.partitioner.partitions)
-      ) {
+      if (member === undefined) continue;
+      if (name === this.cluster.selfName) {
+        out.push(member);
+        continue;
+      }
+      const coolDown = this.formerCoolDownUntilMs.get(name);
+      if (coolDown !== undefined && coolDown > now) continue;
+      if (member.state === 'alive' && sharesPartitioning(member, this.partitioner.partitions)) {
         out.push(member);
       }
     }
@@ -542,10 +562,17 @@ export class Coordinator implements KvService {
     partition: number,
   ): Promise<StoredRecord | undefined> {
     const view = this.placementView();
-    const reply =
-      member.name === this.cluster.selfName
-        ? this.heldRecord(key)
-        : await this.formerReads.call(peerAddr(member), key, key.length);
+    let reply: unknown;
+    try {
+      reply =
+        member.name === this.cluster.selfName
+          ? this.heldRecord(key)
+          : await this.formerReads.call(peerAddr(member), key, key.length);
+    } catch (err) {
+      this.formerCoolDownUntilMs.set(member.name, this.wallClock() + FORMER_COOL_DOWN_MS);
+      throw err;
+    }
+    this.formerCoolDownUntilMs.delete(member.name);
     if (reply === NOTHING_HELD) {
       // Only in the view the question was asked in: a newer view starts over.
       view.formers[partition]?.delete(member.name);

@@ -38,7 +38,7 @@ export class InProcessCluster {
   private readonly states = new Map<string, MemberStateName>();
   /** Nodes that refuse peer calls at once (crashed: connection refused). */
   readonly down = new Set<string>();
-  /** Nodes that never answer peer calls (paused: the caller would wait for its timeout). */
+  /** Nodes that never answer peer calls (paused): calls to them fail at their deadline. */
   readonly hanging = new Set<string>();
   /** Peer calls made so far, by method. */
   readonly calls = new Map<string, number>();
@@ -164,10 +164,15 @@ export class InProcessCluster {
 
   private caller(from: string): PeerCaller {
     return {
-      call: async (to, method, params) => {
+      call: async (to, method, params, timeoutMs) => {
         this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
         await Promise.resolve();
-        if (this.hanging.has(to.addr)) await new Promise(() => undefined);
+        if (this.hanging.has(to.addr)) {
+          // As over the wire: no answer comes, and the call fails at its deadline.
+          await new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`${to.addr} timed out`)), timeoutMs),
+          );
+        }
         const target = this.nodes.get(to.addr);
         if (target === undefined || this.down.has(to.addr) || this.down.has(from)) {
           throw new Error(`${to.addr} does not answer`);

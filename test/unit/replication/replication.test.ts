@@ -501,6 +501,22 @@ describe('rebalancing', () => {
     expect(cluster.calls.get('getHeldBatch') ?? 0).toBe(asked);
   });
 
+  it('does not keep waiting for a member that may hold a partition but does not answer', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const key = 'k-former';
+    await put(cluster, 'n0', key, 'v', 'all');
+    const via = replicasOfKey(cluster, key)[0] as string;
+    // A coordinator's first read of a partition asks every other member; one of them is paused.
+    cluster.hanging.add(outsider(cluster, key));
+    expect(await read(cluster, via, key)).toBe('v');
+    const asked = (): number => cluster.calls.get('getHeldBatch') ?? 0;
+    const afterFirst = asked();
+    expect(afterFirst).toBeGreaterThan(0);
+    // The paused member is left alone for a while rather than asked (and waited for) again.
+    expect(await read(cluster, via, key)).toBe('v');
+    expect(asked()).toBe(afterFirst);
+  });
+
   it('compares partitions page by page when they hold more keys than a page', async () => {
     // Seven keys per page: every partition of ~40 keys spans several pages.
     const cluster = new InProcessCluster(NAMES, 3, 60_000, Date.now, 7);
