@@ -4,13 +4,12 @@
 // the fast one for the keys they write afterwards; and two writes at once over such a key end
 // with every replica holding the same value.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
 import { CLOCK_LEAD_MAX_MS } from '../../src/store/hlc.js';
 import { waitUntil } from '../e2e/helpers.js';
+import { shiftedClockEnv } from '../support/faketime.js';
 import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
 const HTTP_PORT = 18_080;
@@ -18,29 +17,13 @@ const GOSSIP_PORT = 17_946;
 const PARTITIONS = 16;
 const SKEW_S = 60;
 
-/** libfaketime (Debian `faketime`), under the machine's multiarch library directory. */
-function findLibfaketime(): string {
-  for (const dir of ['/usr/lib', ...readdirSync('/usr/lib').map((d) => join('/usr/lib', d))]) {
-    const lib = join(dir, 'faketime', 'libfaketimeMT.so.1');
-    if (existsSync(lib)) return lib;
-  }
-  throw new Error('libfaketime is not installed (scripts/install-test-tools.sh installs faketime)');
-}
 const ips = ['127.0.0.91', '127.0.0.92', '127.0.0.93', '127.0.0.94'];
 const names = ['skew-fast', 'skew-1', 'skew-2', 'skew-3'];
 const FAST = 0;
 const nodes: ShoalProcess[] = [];
 
 function start(i: number): Promise<ShoalProcess> {
-  const fast =
-    i === FAST
-      ? {
-          LD_PRELOAD: findLibfaketime(),
-          FAKETIME: `+${SKEW_S}s`,
-          // Timers and timeouts run on the monotonic clock, which stays true.
-          FAKETIME_DONT_FAKE_MONOTONIC: '1',
-        }
-      : {};
+  const fast = i === FAST ? shiftedClockEnv(SKEW_S) : {};
   return startShoal({
     host: ips[i],
     httpPort: HTTP_PORT,

@@ -3,7 +3,8 @@
 // single node that is the only replica of every partition and so always in sync with itself.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+import { shiftedClockEnv } from '../support/faketime.js';
+import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 import { gaugeValue, sampleValue } from './helpers.js';
 
 const PARTITIONS = 8;
@@ -26,8 +27,8 @@ afterAll(async () => {
   await node?.stop();
 });
 
-async function heldRecords(): Promise<number> {
-  const response = await fetch(`${node.url}/v1/cluster/partitions?local=true`);
+async function heldRecords(on: ShoalProcess = node): Promise<number> {
+  const response = await fetch(`${on.url}/v1/cluster/partitions?local=true`);
   const body = (await response.json()) as LocalPartitions;
   return body.partitions.reduce((sum, p) => sum + p.keys, 0);
 }
@@ -52,6 +53,35 @@ describe('tombstones on a real node', () => {
     expect(await sampleValue(node.url, 'shoal_tombstones_purged_total')).toBe(10);
     for (let i = 0; i < 20; i++) {
       expect((await fetch(`${node.url}/v1/kv/t${i}`)).status).toBe(i < 10 ? 404 : 200);
+    }
+  });
+
+  it('keeps old tombstones on a node that restarts alone until it has been up the grace period', async () => {
+    // Alone, it cannot tell a cluster of one from peers it cannot reach yet, and a peer may
+    // still hold a value one of its tombstones deleted.
+    const dataDir = makeTempDir('shoal-alone-');
+    const env = { SHOAL_PARTITIONS: String(PARTITIONS) };
+    const first = await startShoal({
+      dataDir,
+      env: { ...env, SHOAL_TOMBSTONE_GRACE_SECONDS: '600' },
+    });
+    expect((await fetch(`${first.url}/v1/kv/gone`, { method: 'PUT', body: 'v' })).status).toBe(200);
+    expect((await fetch(`${first.url}/v1/kv/gone`, { method: 'DELETE' })).status).toBe(200);
+    await first.stop();
+
+    // Back two minutes later (its clock says), with a grace period of 30 s: the tombstone is
+    // past it, the node's time up is not.
+    const again = await startShoal({
+      dataDir,
+      env: { ...env, SHOAL_TOMBSTONE_GRACE_SECONDS: '30', ...shiftedClockEnv(120) },
+    });
+    try {
+      // Anti-entropy visits all eight partitions several times over in this while.
+      await sleep(3_000);
+      expect(await heldRecords(again)).toBe(1);
+      expect(await sampleValue(again.url, 'shoal_tombstones_purged_total')).toBe(0);
+    } finally {
+      await again.stop();
     }
   });
 
