@@ -19,7 +19,12 @@ import { EMPTY_DIGEST } from '../store/partition-digests.js';
 import type { StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
-import { layoutMembers, type PartitionLayout, type Partitioner } from './partitioner.js';
+import {
+  layoutMembers,
+  ownersByPartition,
+  type PartitionLayout,
+  type Partitioner,
+} from './partitioner.js';
 import { BackgroundLoop } from '../background-loop.js';
 import { STREAM_FRAME_BYTES_MAX } from '../cluster/wire/limits.js';
 import { PeerBatcher } from './peer-batcher.js';
@@ -198,8 +203,9 @@ export class AntiEntropy {
     let failed = 0;
     let firstFailure: unknown;
     try {
+      const ownersOf = ownersByPartition(layout, members);
       handOff: for (const partition of this.store.heldPartitions()) {
-        const owners = this.owners(layout, partition, members);
+        const owners = ownersOf[partition] ?? [];
         if (owners.length === 0) complete = false;
         for (const owner of owners) {
           if (!this.usable(owner)) {
@@ -270,9 +276,7 @@ export class AntiEntropy {
     const members = this.cluster.members();
     const layout = this.partitioner.layout(layoutMembers(members));
     const mine = layout.partitionsOf(this.cluster.selfName);
-    const owners = Array.from({ length: layout.partitions }, (_, partition) =>
-      this.owners(layout, partition, members),
-    );
+    const owners = ownersByPartition(layout, members);
     this.view = { generation, layout, mine, owned: new Set(mine), owners };
     return this.view;
   }
@@ -493,16 +497,6 @@ export class AntiEntropy {
     return (
       last === undefined || this.tombstones.nowMs() - last >= this.tombstones.purgeScanIntervalMs
     );
-  }
-
-  /** The partition's replicas in a layout, as members (left ones cannot appear). */
-  private owners(
-    layout: PartitionLayout,
-    partition: number,
-    members: readonly MemberView[],
-  ): MemberView[] {
-    const byName = new Map(members.map((m) => [m.name, m]));
-    return layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []);
   }
 
   /** One page of the partition's keys and versions, after `after`; `more` when it was cut. */

@@ -34,7 +34,7 @@ import { partitionOf } from '../store/partition.js';
 import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
-import { layoutMembers, type Partitioner } from './partitioner.js';
+import { layoutMembers, ownersByPartition, type Partitioner } from './partitioner.js';
 import { sharesPartitioning } from './settings-agreement.js';
 import { batchItems, PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
@@ -221,16 +221,23 @@ export class Coordinator implements KvService {
       // Reads of a member that may hold partitions it no longer owns: NOTHING_HELD for a key
       // whose partition it holds nothing of, so the coordinator stops asking it.
       getHeldBatch: (params) =>
-        Promise.resolve(readReply(batchItems(params), (key) => this.heldRecord(key))),
+        Promise.resolve(
+          readReply(batchItems(params), (key) => {
+            const held = this.heldRecord(key);
+            return held === undefined ? null : held === NOTHING_HELD ? held : toWire(held);
+          }),
+        ),
       list: (params) => Promise.resolve(this.localList(params as ListRequest)),
     };
   }
 
-  private heldRecord(key: string): WireRecord | null | typeof NOTHING_HELD {
+  /** The key's record here; NOTHING_HELD when this node holds nothing of its partition. */
+  private heldRecord(key: string): StoredRecord | undefined | typeof NOTHING_HELD {
     const record = this.store.peek(key);
-    if (record !== undefined) return toWire(record);
-    const partition = partitionOf(encodeKey(key), this.partitioner.partitions);
-    return this.store.partitionSummary(partition).keys > 0 ? null : NOTHING_HELD;
+    if (record !== undefined) return record;
+    return this.store.partitionSummary(this.partitionOfKey(key)).keys > 0
+      ? undefined
+      : NOTHING_HELD;
   }
 
   private localList(request: ListRequest): ListResult {
@@ -264,20 +271,17 @@ export class Coordinator implements KvService {
     this.noteDeadMembers(members);
     const inLayout = layoutMembers(members);
     const layout = this.partitioner.layout(inLayout);
-    const byName = new Map(members.map((m) => [m.name, m]));
+    const owners = ownersByPartition(layout, members);
     const previous = this.placement;
-    const owners: MemberView[][] = [];
-    const formers: (Set<string> | undefined)[] = [];
-    for (let p = 0; p < layout.partitions; p++) {
-      const names = layout.replicasOf(p);
-      owners.push(names.flatMap((name) => byName.get(name) ?? []));
+    const formers = owners.map((now, p) => {
       const before = previous?.owners[p];
       const moved =
         before === undefined ||
-        before.length !== names.length ||
-        before.some((m, i) => m.name !== names[i]);
-      formers.push(moved ? undefined : previous?.formers[p]);
-    }
+        before.length !== now.length ||
+        before.some((m, i) => m.name !== now[i]?.name);
+      return moved ? undefined : previous?.formers[p];
+    });
+    const byName = new Map(members.map((m) => [m.name, m]));
     this.placement = { generation, owners, formers, inLayout, byName };
     return this.placement;
   }
@@ -562,22 +566,32 @@ export class Coordinator implements KvService {
     partition: number,
   ): Promise<StoredRecord | undefined> {
     const view = this.placementView();
+    const held =
+      member.name === this.cluster.selfName
+        ? this.heldRecord(key)
+        : await this.askHeld(member, key);
+    if (held === NOTHING_HELD) {
+      // Only in the view the question was asked in: a newer view starts over.
+      view.formers[partition]?.delete(member.name);
+      return undefined;
+    }
+    return held;
+  }
+
+  /** Another member's answer to getHeldBatch; one that does not answer is left alone a while. */
+  private async askHeld(
+    member: MemberView,
+    key: string,
+  ): Promise<StoredRecord | undefined | typeof NOTHING_HELD> {
     let reply: unknown;
     try {
-      reply =
-        member.name === this.cluster.selfName
-          ? this.heldRecord(key)
-          : await this.formerReads.call(peerAddr(member), key, key.length);
+      reply = await this.formerReads.call(peerAddr(member), key, key.length);
     } catch (err) {
       this.formerCoolDownUntilMs.set(member.name, this.wallClock() + FORMER_COOL_DOWN_MS);
       throw err;
     }
     this.formerCoolDownUntilMs.delete(member.name);
-    if (reply === NOTHING_HELD) {
-      // Only in the view the question was asked in: a newer view starts over.
-      view.formers[partition]?.delete(member.name);
-      return undefined;
-    }
+    if (reply === NOTHING_HELD) return NOTHING_HELD;
     return reply === null ? undefined : fromWire(reply as WireRecord);
   }
 
@@ -655,11 +669,11 @@ function readReply<T extends WireRecord | null | typeof NOTHING_HELD>(
 ): T[] {
   const out: T[] = [];
   let bytes = 0;
-  for (const key of keys) {
+  for (const item of keys) {
     if (out.length > 0 && bytes >= READ_REPLY_BYTES_BUDGET) break;
-    const answer = read(String(key));
-    bytes +=
-      String(key).length + (answer !== null && answer !== NOTHING_HELD ? answer.value.length : 0);
+    const key = String(item);
+    const answer = read(key);
+    bytes += key.length + (answer !== null && answer !== NOTHING_HELD ? answer.value.length : 0);
     out.push(answer);
   }
   return out;

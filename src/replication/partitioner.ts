@@ -423,6 +423,17 @@ function rendezvousScore(input: Uint8Array): number {
   return high * 2 ** SCORE_LOW_BITS + low;
 }
 
+/** Each partition's replicas in a layout, as the members they are (left ones cannot appear). */
+export function ownersByPartition(
+  layout: PartitionLayout,
+  members: readonly MemberView[],
+): MemberView[][] {
+  const byName = new Map(members.map((m) => [m.name, m]));
+  return Array.from({ length: layout.partitions }, (_, partition) =>
+    layout.replicasOf(partition).flatMap((name) => byName.get(name) ?? []),
+  );
+}
+
 /** The member names a layout is computed from: every member that has not left. */
 export function layoutMembers(members: readonly Pick<MemberView, 'name' | 'state'>[]): string[] {
   return members.filter((m) => m.state !== 'left').map((m) => m.name);

@@ -60,8 +60,9 @@ const FAULT_MAX_MS = 4_500;
  */
 const LONG_PAUSE_MS = 10_000;
 /**
- * How long a network fault lasts: past the suspicion timeout, so each side of a cut declares the
- * other dead and the cluster has to find itself again (DNS rediscovery, dead-member reconnects).
+ * How long a network fault lasts: past the suspicion timeout of the larger side, which declares
+ * the other dead, so the cluster has to find itself again (DNS rediscovery, dead-member
+ * reconnects). A node cut off alone has no one to confirm its suspicions and may not get that far.
  */
 const NETWORK_FAULT_MS = 8_000;
 /** The share of packets between nodes a lossy round drops. */

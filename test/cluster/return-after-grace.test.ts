@@ -5,7 +5,7 @@
 // period of two seconds stands for the ten days of the default.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchMetrics, findSamples, waitUntil } from '../e2e/helpers.js';
+import { sampleValue, waitUntil } from '../e2e/helpers.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
 
@@ -59,10 +59,10 @@ describe('a member back after the tombstone grace period', () => {
     );
 
     expect((await kv(node(0), 'DELETE', 'deleted')).status).toBe(200);
-    await waitUntil('the tombstone to be purged', async () => {
-      const { samples } = await fetchMetrics(node(0).url);
-      return (findSamples(samples, 'shoal_tombstones_purged_total')[0]?.value ?? 0) >= 1;
-    });
+    await waitUntil(
+      'the tombstone to be purged',
+      async () => (await sampleValue(node(0).url, 'shoal_tombstones_purged_total')) >= 1,
+    );
 
     await cluster.start(1);
     expect(node(1).output()).toContain('starting empty');

@@ -38,8 +38,10 @@ export class InProcessCluster {
   private readonly states = new Map<string, MemberStateName>();
   /** Nodes that refuse peer calls at once (crashed: connection refused). */
   readonly down = new Set<string>();
-  /** Nodes that never answer peer calls (paused): calls to them fail at their deadline. */
+  /** Nodes that never answer peer calls (paused: the caller would wait for its timeout). */
   readonly hanging = new Set<string>();
+  /** Nodes that never answer peer calls, which fail at their deadline, as over the wire. */
+  readonly timingOut = new Set<string>();
   /** Peer calls made so far, by method. */
   readonly calls = new Map<string, number>();
   /** Placement settings members announce, by name (none announced when absent). */
@@ -167,8 +169,8 @@ export class InProcessCluster {
       call: async (to, method, params, timeoutMs) => {
         this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
         await Promise.resolve();
-        if (this.hanging.has(to.addr)) {
-          // As over the wire: no answer comes, and the call fails at its deadline.
+        if (this.hanging.has(to.addr)) await new Promise(() => undefined);
+        if (this.timingOut.has(to.addr)) {
           await new Promise((_, reject) =>
             setTimeout(() => reject(new Error(`${to.addr} timed out`)), timeoutMs),
           );

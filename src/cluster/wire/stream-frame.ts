@@ -23,15 +23,16 @@ export function frame(payload: Uint8Array): Uint8Array {
 }
 
 /**
- * Turns a byte stream back into frames. After it throws, the stream is out of step and every
- * later `push` throws too: the caller closes the connection.
- */
-/**
  * The first allocation for a frame's body, at least (or what the chunk at hand holds of it); it
  * doubles as bytes arrive, up to the frame's length.
  */
 const BODY_FIRST_BYTES = 4 * 1024;
+const NO_BODY = new Uint8Array(0);
 
+/**
+ * Turns a byte stream back into frames. After it throws, the stream is out of step and every
+ * later `push` throws too: the caller closes the connection.
+ */
 export class FrameDecoder {
   private readonly header = Buffer.alloc(STREAM_FRAME_HEADER_BYTES);
   private headerFilled = 0;
@@ -43,7 +44,7 @@ export class FrameDecoder {
    * its own buffer, never a view of the socket's chunk: values decoded from it are views, and
    * would keep the whole chunk alive.
    */
-  private body = new Uint8Array(0);
+  private body = NO_BODY;
   private bodyLength = -1;
   private bodyFilled = 0;
   private failed = false;
@@ -82,7 +83,7 @@ export class FrameDecoder {
       at += n;
       if (this.bodyFilled === this.bodyLength) {
         frames.push(this.body);
-        this.body = new Uint8Array(0);
+        this.body = NO_BODY;
         this.bodyLength = -1;
       }
     }

@@ -507,7 +507,7 @@ describe('rebalancing', () => {
     await put(cluster, 'n0', key, 'v', 'all');
     const via = replicasOfKey(cluster, key)[0] as string;
     // A coordinator's first read of a partition asks every other member; one of them is paused.
-    cluster.hanging.add(outsider(cluster, key));
+    cluster.timingOut.add(outsider(cluster, key));
     expect(await read(cluster, via, key)).toBe('v');
     const asked = (): number => cluster.calls.get('getHeldBatch') ?? 0;
     const afterFirst = asked();
@@ -637,7 +637,7 @@ describe('rebalancing', () => {
     }
     const replica = replicasOfKey(cluster, 'big-0')[0] as string;
     const handlers = cluster.node(replica).coordinator.handlers();
-    // Asked twice over (a batch may name a key more than once): 20 MiB of values.
+    // Asked twice over (a batch may name a key more than once): 40 MiB of values.
     const asked = [...keys, ...keys];
     const reply = (await handlers.getBatch?.({ items: asked })) as unknown[];
     expect(reply.length).toBeGreaterThan(0);
