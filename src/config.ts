@@ -54,8 +54,12 @@ export class ConfigError extends Error {
 /** Upper bound on partitions: partition ids are stored as 16-bit numbers in the key layout. */
 export const PARTITIONS_MAX = 65_536;
 export const REPLICATION_FACTOR_MAX = 15;
-/** LMDB keys are at most 1978 bytes; the partition index prefixes 2 bytes, so keys stay well below. */
-export const KEY_BYTES_LIMIT_MAX = 1900;
+/**
+ * LMDB keys are at most 1978 bytes. The longest LMDB key holding a user key is a hint's: the
+ * target member's name (up to NODE_NAME_BYTES_MAX) and the key, which leaves room for 1720 bytes;
+ * the rest is margin.
+ */
+export const KEY_BYTES_LIMIT_MAX = 1700;
 /**
  * A record travels between nodes in one peer frame (8 MiB), with its key, content type and
  * framing: values stay 64 KiB below that, or no replica but the coordinator could take them.
@@ -65,7 +69,7 @@ export const VALUE_BYTES_LIMIT_MAX = STREAM_FRAME_BYTES_MAX - 64 * 1024;
 export const TOMBSTONE_GRACE_SECONDS_DEFAULT = 864_000;
 /** Ten years; longer is as good as never. */
 const TOMBSTONE_GRACE_SECONDS_MAX = 315_360_000;
-const NODE_NAME_BYTES_MAX = 255;
+export const NODE_NAME_BYTES_MAX = 255;
 const CLUSTER_NAME_BYTES_MAX = 255;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import { open } from 'lmdb';
+import { KEY_BYTES_LIMIT_MAX, NODE_NAME_BYTES_MAX } from '../../../src/config.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterView, MemberView } from '../../../src/cluster/cluster-view.js';
 import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
@@ -112,6 +113,15 @@ describe('the hint store', () => {
     await hints.remove(batch, 'delivered');
     expect(hints.targets()).toEqual(['n2']);
     expect(hints.batch('n1', 10)).toEqual([]);
+  });
+
+  it('keeps a hint of the longest key allowed for a member of the longest name allowed', async () => {
+    const hints = openHints();
+    const target = 'n'.repeat(NODE_NAME_BYTES_MAX);
+    // Four UTF-8 bytes per character, up to the limit.
+    const key = '😀'.repeat(KEY_BYTES_LIMIT_MAX / 4);
+    expect(await hints.add(target, record(key, 1), 0)).toBe(true);
+    expect(hints.batch(target, 10).map((h) => h.record.key)).toEqual([key]);
   });
 
   it('drops a hint the file holds damaged, and hands out the ones after it', async () => {
