@@ -125,16 +125,7 @@ export class ShoalNode {
     const rpc = new PeerRpcClient(membership.peerEnvelope, {
       localAddress: connectionSource(config.bindAddr),
     });
-    const startedMs = Date.now();
-    const tombstones = new TombstonePolicy(config.tombstoneGraceMs, Date.now, () => {
-      if (!membership.joined) return false;
-      const members = membership.members();
-      if (!members.every((m) => m.state === 'alive' || m.state === 'left')) return false;
-      // A node that knows no other member may have bootstrapped alone while its peers were out
-      // of reach: it forgets nothing until it has been up, alone, for the grace period.
-      const alone = members.every((m) => m.name === config.nodeName);
-      return !alone || Date.now() - startedMs >= config.tombstoneGraceMs;
-    });
+    const tombstones = new TombstonePolicy(config.tombstoneGraceMs, membership);
     const kv = new Coordinator({
       store,
       clock: new HybridLogicalClock(config.nodeName, Date.now, undefined, store.clockReservation()),

@@ -8,28 +8,46 @@
 // past it: purged at once, it would let a replica that missed the write spread the value the
 // write replaced (Cassandra turns expired cells into tombstones for the same reason).
 
+import type { ClusterView } from '../cluster/cluster-view.js';
 import type { StoredRecord } from '../store/record.js';
 import { HINT_WINDOW_MS } from './hint-store.js';
+
+/** What the purge rule needs to know of membership. */
+export interface PurgeWitness extends Pick<ClusterView, 'selfName' | 'members'> {
+  /** Whether this node has joined its cluster (or bootstrapped one). */
+  readonly joined: boolean;
+}
 
 /** The longest time between two looks over a partition for tombstones to purge. */
 const PURGE_SCAN_INTERVAL_MS_MAX = 60 * 60 * 1000;
 
 export class TombstonePolicy {
+  private readonly startedMs: number;
+
   constructor(
     readonly graceMs: number,
+    private readonly cluster: PurgeWitness,
     private readonly wallClock: () => number = Date.now,
-    /** Whether this node has joined its cluster and every member that has not left is alive. */
-    private readonly clusterWhole: () => boolean = () => true,
-  ) {}
+  ) {
+    this.startedMs = wallClock();
+  }
 
   /**
-   * Whether anything may be forgotten now. A member that is down, or one not heard from yet (a
-   * node that has just started knows only itself), may hold an old copy of any partition: a
-   * former owner, or one whose partitions moved while it was away. A value it holds comes back
-   * once the delete that replaced it is purged, so nothing is purged until every member is back.
+   * Whether anything may be forgotten now: this node has joined, and every member that has not
+   * left is alive. A member that is down, or one not heard from yet, may hold an old copy of any
+   * partition: a former owner, or one whose partitions moved while it was away. A value it holds
+   * comes back once the delete that replaced it is purged, so nothing is purged until every
+   * member is back.
+   *
+   * A node that knows no other member may have bootstrapped alone while its peers were out of
+   * reach: it forgets nothing until it has been up, alone, for the grace period.
    */
   purgesAllowed(): boolean {
-    return this.clusterWhole();
+    if (!this.cluster.joined) return false;
+    const members = this.cluster.members();
+    if (!members.every((m) => m.state === 'alive' || m.state === 'left')) return false;
+    const alone = members.every((m) => m.name === this.cluster.selfName);
+    return !alone || this.wallClock() - this.startedMs >= this.graceMs;
   }
 
   /**

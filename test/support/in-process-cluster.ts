@@ -9,7 +9,7 @@ import { AntiEntropy, type AntiEntropyObserver } from '../../src/replication/ant
 import { Coordinator, type HintSink } from '../../src/replication/coordinator.js';
 import { Partitioner } from '../../src/replication/partitioner.js';
 import type { PeerCaller } from '../../src/replication/peer-rpc.js';
-import { TombstonePolicy } from '../../src/replication/tombstone-policy.js';
+import { TombstonePolicy, type PurgeWitness } from '../../src/replication/tombstone-policy.js';
 import { HybridLogicalClock } from '../../src/store/hlc.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { StoredRecord } from '../../src/store/record.js';
@@ -66,8 +66,9 @@ export class InProcessCluster {
     this.generation++;
     const store = new MemoryStore(TEST_PARTITIONS);
     const generation = (): number => this.generation;
-    const cluster: ClusterView = {
+    const cluster: ClusterView & PurgeWitness = {
       selfName: name,
+      joined: true,
       get generation() {
         return generation();
       },
@@ -82,10 +83,7 @@ export class InProcessCluster {
       },
     };
     const rpc = this.caller(name);
-    // As membership answers it: every member that has not left is alive.
-    const tombstones = new TombstonePolicy(this.tombstoneGraceMs, this.wallClock, () =>
-      [...this.states.values()].every((state) => state === 'alive' || state === 'left'),
-    );
+    const tombstones = new TombstonePolicy(this.tombstoneGraceMs, cluster, this.wallClock);
     const events = { repaired: 0, handedOff: 0, droppedAfterHandOff: 0, tombstonesPurged: 0 };
     const coordinator = new Coordinator({
       store,

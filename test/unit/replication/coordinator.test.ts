@@ -5,7 +5,7 @@ import { Coordinator, required } from '../../../src/replication/coordinator.js';
 import { fromWire, toWire, type WireRecord } from '../../../src/replication/wire-record.js';
 import { Partitioner } from '../../../src/replication/partitioner.js';
 import { PeerRpcClient } from '../../../src/replication/peer-rpc.js';
-import { TombstonePolicy } from '../../../src/replication/tombstone-policy.js';
+import { TombstonePolicy, type PurgeWitness } from '../../../src/replication/tombstone-policy.js';
 import { HybridLogicalClock } from '../../../src/store/hlc.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { StoredRecord } from '../../../src/store/record.js';
@@ -81,8 +81,9 @@ describe('a coordinator on its own', () => {
       state,
       incarnation: 1,
     };
-    const cluster: ClusterView = {
+    const cluster: ClusterView & PurgeWitness = {
       selfName: 'solo',
+      joined: true,
       generation: 0,
       members: () => [self],
       forceRemove: () => 'alive',
@@ -95,7 +96,7 @@ describe('a coordinator on its own', () => {
       rpc: new PeerRpcClient(new Envelope('shoal', undefined)),
       observer,
       hints: { add: () => Promise.resolve(false) },
-      tombstones: new TombstonePolicy(60_000),
+      tombstones: new TombstonePolicy(60_000, cluster),
     });
   }
 

@@ -1,13 +1,25 @@
 // When a delete may be forgotten: a tombstone, or an expired record (a delete at its expiry
-// time), once the grace period has passed since.
+// time), once the grace period has passed since, and only while the whole cluster is up.
 
 import { describe, expect, it } from 'vitest';
-import { TombstonePolicy } from '../../../src/replication/tombstone-policy.js';
+import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
+import { TombstonePolicy, type PurgeWitness } from '../../../src/replication/tombstone-policy.js';
 import type { StoredRecord } from '../../../src/store/record.js';
+import { testMember } from '../../support/in-process-cluster.js';
 
 const GRACE_MS = 1_000;
 const NOW_MS = 1_000_000;
-const policy = new TombstonePolicy(GRACE_MS, () => NOW_MS);
+
+/** Membership as seen from n1: joined or not, and the states of the members it knows. */
+function witness(states: Record<string, MemberStateName>, joined = true): PurgeWitness {
+  return {
+    selfName: 'n1',
+    joined,
+    members: () => Object.entries(states).map(([name, state]) => testMember(name, state)),
+  };
+}
+
+const policy = new TombstonePolicy(GRACE_MS, witness({ n1: 'alive', n2: 'alive' }), () => NOW_MS);
 
 function record(overrides: Partial<StoredRecord>, wallMs = NOW_MS - 10 * GRACE_MS): StoredRecord {
   return {
@@ -36,5 +48,27 @@ describe('what may be forgotten', () => {
   it('never a live record, however old', () => {
     expect(policy.purgeable(record({}))).toBe(false);
     expect(policy.purgeable(record({ expiresAtMs: NOW_MS + 1 }))).toBe(false);
+  });
+});
+
+describe('when anything may be purged', () => {
+  const allowed = (cluster: PurgeWitness): boolean =>
+    new TombstonePolicy(GRACE_MS, cluster, () => NOW_MS).purgesAllowed();
+
+  it('once joined, while every member that has not left is alive', () => {
+    expect(allowed(witness({ n1: 'alive', n2: 'alive', n3: 'left' }))).toBe(true);
+    expect(allowed(witness({ n1: 'alive', n2: 'alive' }, false))).toBe(false);
+    expect(allowed(witness({ n1: 'alive', n2: 'suspect' }))).toBe(false);
+    expect(allowed(witness({ n1: 'alive', n2: 'dead' }))).toBe(false);
+  });
+
+  it('on a node that knows only itself, once it has been up for the grace period', () => {
+    let nowMs = NOW_MS;
+    const alone = new TombstonePolicy(GRACE_MS, witness({ n1: 'alive' }), () => nowMs);
+    expect(alone.purgesAllowed()).toBe(false);
+    nowMs += GRACE_MS - 1;
+    expect(alone.purgesAllowed()).toBe(false);
+    nowMs += 1;
+    expect(alone.purgesAllowed()).toBe(true);
   });
 });
