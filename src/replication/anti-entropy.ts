@@ -29,7 +29,7 @@ import { BackgroundLoop } from '../background-loop.js';
 import { STREAM_FRAME_BYTES_MAX } from '../cluster/wire/limits.js';
 import { PeerBatcher } from './peer-batcher.js';
 import { messageOf, type PeerCaller } from './peer-rpc.js';
-import { sharesPartitioning } from './settings-agreement.js';
+import { servesSamePartitions, sharesPartitioning } from './settings-agreement.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
 
@@ -241,13 +241,9 @@ export class AntiEntropy {
     }
   }
 
-  /**
-   * Whether a member can be compared with now: it is alive, and files keys as this node does. One
-   * that announces another partition count (a misconfigured node, which refuses data requests)
-   * holds no comparable partition: it is left alone, as a member that is down would be.
-   */
+  /** Whether a member can be compared with now (see servesSamePartitions). */
   private usable(member: MemberView): boolean {
-    return member.state === 'alive' && sharesPartitioning(member, this.partitioner.partitions);
+    return servesSamePartitions(member, this.partitioner.partitions);
   }
 
   /** Visits the next partition this node replicates or still holds; returns how many there are. */

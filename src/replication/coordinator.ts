@@ -35,7 +35,7 @@ import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, ownersByPartition, type Partitioner } from './partitioner.js';
-import { sharesPartitioning } from './settings-agreement.js';
+import { servesSamePartitions } from './settings-agreement.js';
 import { batchItems, PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
@@ -549,7 +549,7 @@ export class Coordinator implements KvService {
       }
       const coolDown = this.formerCoolDownUntilMs.get(name);
       if (coolDown !== undefined && coolDown > now) continue;
-      if (member.state === 'alive' && sharesPartitioning(member, this.partitioner.partitions)) {
+      if (servesSamePartitions(member, this.partitioner.partitions)) {
         out.push(member);
       }
     }

@@ -27,6 +27,15 @@ export function sharesPartitioning(
   return member.settings === undefined || member.settings.partitions === partitions;
 }
 
+/**
+ * Whether a member can take part in data requests now: it is alive and files keys as this node
+ * does. One that announces another partition count (a misconfigured node, which refuses data
+ * requests) holds nothing comparable and is left alone, as a member that is down would be.
+ */
+export function servesSamePartitions(member: MemberView, partitions: number): boolean {
+  return member.state === 'alive' && sharesPartitioning(member, partitions);
+}
+
 export class SettingsAgreement {
   private readonly reported = new Set<string>();
   /** The partition count with the most votes while this node is outvoted; undefined when not. */
