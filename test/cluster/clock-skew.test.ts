@@ -8,37 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
 import { CLOCK_LEAD_MAX_MS } from '../../src/store/hlc.js';
-import { waitUntil } from '../e2e/helpers.js';
+import { memberStates, waitUntil } from '../e2e/helpers.js';
 import { shiftedClockEnv } from '../support/faketime.js';
-import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
+import type { ShoalProcess } from '../support/shoal-process.js';
+import { StaticCluster } from '../support/static-cluster.js';
 
-const HTTP_PORT = 18_080;
-const GOSSIP_PORT = 17_946;
 const PARTITIONS = 16;
 const SKEW_S = 60;
 
 const ips = ['127.0.0.91', '127.0.0.92', '127.0.0.93', '127.0.0.94'];
 const names = ['skew-fast', 'skew-1', 'skew-2', 'skew-3'];
 const FAST = 0;
+const cluster = new StaticCluster(
+  ips,
+  names,
+  { SHOAL_PARTITIONS: String(PARTITIONS) },
+  'shoal-skew-',
+  (i) => (i === FAST ? shiftedClockEnv(SKEW_S) : {}),
+);
 const nodes: ShoalProcess[] = [];
-
-function start(i: number): Promise<ShoalProcess> {
-  const fast = i === FAST ? shiftedClockEnv(SKEW_S) : {};
-  return startShoal({
-    host: ips[i],
-    httpPort: HTTP_PORT,
-    gossipPort: GOSSIP_PORT,
-    nodeName: names[i],
-    dataDir: makeTempDir('shoal-skew-'),
-    readyTimeoutMs: 30_000,
-    env: {
-      SHOAL_JOIN: ips.map((ip) => `${ip}:${GOSSIP_PORT}`).join(','),
-      SHOAL_PARTITIONS: String(PARTITIONS),
-      SHOAL_LOG_LEVEL: 'warn',
-      ...fast,
-    },
-  });
-}
 
 function node(name: string): ShoalProcess {
   const found = nodes.find((n) => n.nodeName === name);
@@ -72,23 +60,23 @@ function replicasOf(key: string): string[] {
 
 /** A fresh key that the fast node replicates and a node with a true clock does not. */
 function keyWithOutsider(prefix: string): { key: string; outsider: string } {
-  for (let i = 0; ; i++) {
+  // With three replicas of four nodes, about three keys in four qualify.
+  for (let i = 0; i < 1_000; i++) {
     const key = `${prefix}/${i}`;
     const replicas = replicasOf(key);
     const outsider = names.find((name) => !replicas.includes(name));
     if (replicas.includes(names[FAST] as string) && outsider !== undefined)
       return { key, outsider };
   }
+  throw new Error(`no key under ${prefix}/ has the fast node among its replicas`);
 }
 
 beforeAll(async () => {
-  nodes.push(...(await Promise.all(ips.map((_, i) => start(i)))));
+  nodes.push(...(await cluster.startAll()));
   await waitUntil('four alive members everywhere', async () => {
     for (const n of nodes) {
-      const body = (await (await fetch(`${n.url}/v1/cluster/members`)).json()) as {
-        members: { state: string }[];
-      };
-      if (body.members.filter((m) => m.state === 'alive').length !== names.length) return false;
+      const alive = (await memberStates(n.url)).filter((m) => m.state === 'alive');
+      if (alive.length !== names.length) return false;
     }
     return true;
   });
@@ -98,9 +86,7 @@ beforeAll(async () => {
   layout = body.partitions;
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
-});
+afterAll(() => cluster.killAll());
 
 describe('a node whose clock runs a minute ahead', () => {
   it('writes versions a minute ahead, and a later write through any node still wins', async () => {

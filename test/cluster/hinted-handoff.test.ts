@@ -4,7 +4,13 @@
 // back, after which the replica holds exactly what the others hold.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gaugeValue, sampleValue, waitUntil } from '../e2e/helpers.js';
+import {
+  gaugeValue,
+  localPartitions,
+  memberStates,
+  sampleValue,
+  waitUntil,
+} from '../e2e/helpers.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
 
@@ -18,17 +24,12 @@ const cluster = new StaticCluster(
 const node = (i: number): ShoalProcess => cluster.node(i);
 
 async function digests(n: ShoalProcess): Promise<Map<number, string>> {
-  const body = (await (await fetch(`${n.url}/v1/cluster/partitions?local=true`)).json()) as {
-    partitions: { id: number; digest: string }[];
-  };
-  return new Map(body.partitions.map((p) => [p.id, p.digest]));
+  const { partitions } = await localPartitions(n.url);
+  return new Map(partitions.map((p) => [p.id, p.digest]));
 }
 
 async function aliveCount(n: ShoalProcess): Promise<number> {
-  const body = (await (await fetch(`${n.url}/v1/cluster/members`)).json()) as {
-    members: { state: string }[];
-  };
-  return body.members.filter((m) => m.state === 'alive').length;
+  return (await memberStates(n.url)).filter((m) => m.state === 'alive').length;
 }
 
 beforeAll(async () => {

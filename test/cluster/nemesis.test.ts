@@ -16,6 +16,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
+import { getJson, localPartitions, memberStates } from '../e2e/helpers.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { NetworkFaults } from '../support/network-faults.js';
 import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
@@ -103,11 +104,6 @@ interface NemesisEvent {
   round: number;
   node: string;
   what: string;
-}
-
-interface Member {
-  name: string;
-  state: string;
 }
 
 const seed = Number(process.env.NEMESIS_SEED ?? Date.now() % 1_000_000);
@@ -203,12 +199,6 @@ function start(slot: Slot): Promise<ShoalProcess> {
   });
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
 function running(): ShoalProcess[] {
   return slots.flatMap((s) => (s.proc === undefined ? [] : [s.proc]));
 }
@@ -224,9 +214,7 @@ async function waitAllAlive(timeoutMs: number): Promise<void> {
         continue;
       }
       try {
-        const { members } = await getJson<{ members: Member[] }>(
-          `${slot.proc.url}/v1/cluster/members`,
-        );
+        const members = await memberStates(slot.proc.url, PROBE_TIMEOUT_MS);
         const notAlive = slots.filter(
           (s) => members.find((m) => m.name === s.name)?.state !== 'alive',
         );
@@ -332,9 +320,7 @@ async function seenAs(victim: Slot): Promise<string> {
   const views: string[] = [];
   for (const slot of slots) {
     if (slot === victim || slot.proc === undefined) continue;
-    const members = await getJson<{ members: Member[] }>(`${slot.proc.url}/v1/cluster/members`)
-      .then((body) => body.members)
-      .catch(() => undefined);
+    const members = await memberStates(slot.proc.url, PROBE_TIMEOUT_MS).catch(() => undefined);
     views.push(members?.find((m) => m.name === victim.name)?.state ?? 'no answer');
   }
   return `seen as ${views.join('/')} by the others`;
@@ -445,13 +431,11 @@ async function digestState(): Promise<DigestState> {
   const nodes = running();
   const layout = await getJson<{ partitions: { id: number; replicas: string[] }[] }>(
     `${nodes[0]?.url}/v1/cluster/partitions`,
+    PROBE_TIMEOUT_MS,
   );
   const local = new Map<string, Map<number, { digest: string; keys: number }>>();
   for (const node of nodes) {
-    const body = await getJson<{
-      node: string;
-      partitions: { id: number; keys: number; digest: string }[];
-    }>(`${node.url}/v1/cluster/partitions?local=true`);
+    const body = await localPartitions(node.url, PROBE_TIMEOUT_MS);
     local.set(body.node, new Map(body.partitions.map((p) => [p.id, p])));
   }
   const differing: DigestState['differing'] = [];
@@ -650,6 +634,7 @@ describe('five nodes under a kill/pause nemesis with a quorum writer', () => {
         const partition = partitionOf(Buffer.from(key, 'utf8'), PARTITIONS);
         const layout = await getJson<{ partitions: { id: number; replicas: string[] }[] }>(
           `${via.url}/v1/cluster/partitions`,
+          PROBE_TIMEOUT_MS,
         ).catch(() => undefined);
         lost.push(
           `${key} (partition ${partition}, replicas ` +

@@ -13,6 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consistency } from '../../src/config.js';
 import { encodeKey } from '../../src/store/key-layout.js';
 import { partitionOf } from '../../src/store/partition.js';
+import {
+  getJson,
+  localPartitions,
+  memberStates,
+  type LocalPartition,
+  type MemberState,
+} from '../e2e/helpers.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
@@ -36,20 +43,10 @@ const MEMBERSHIP_TIMEOUT_MS = 30_000;
 const CONVERGE_TIMEOUT_MS = 40_000;
 const POLL_MS = 500;
 
-interface Member {
-  name: string;
-  state: string;
-}
-
-interface LocalPartition {
-  keys: number;
-  digest: string;
-}
-
 /** Replica names by partition id, in preference order. */
 type Layout = string[][];
 /** Node name -> partition id -> what that node holds of it. */
-type Holdings = Map<string, Map<number, LocalPartition>>;
+type Holdings = Map<string, Map<number, Omit<LocalPartition, 'id'>>>;
 
 const nodes = new Map<string, ShoalProcess>();
 const ips = new Map<string, string>(FIRST_FIVE.map((ip, i) => [`shoal-${i}`, ip]));
@@ -128,11 +125,8 @@ async function request(
   }
 }
 
-async function getJson<T>(via: ShoalProcess, path: string): Promise<T> {
-  const res = await fetch(`${via.url}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${path} on ${via.nodeName}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
+function getJsonOf<T>(via: ShoalProcess, path: string): Promise<T> {
+  return getJson<T>(`${via.url}${path}`, REQUEST_TIMEOUT_MS);
 }
 
 /** Runs `work` over `items` with at most `limit` calls pending at once. */
@@ -179,8 +173,8 @@ function expectNone(problems: readonly string[], what: string): void {
 
 // ---- Cluster state, as a user sees it through the API ----
 
-async function membersSeenBy(observer: ShoalProcess): Promise<Member[]> {
-  return (await getJson<{ members: Member[] }>(observer, '/v1/cluster/members')).members;
+function membersSeenBy(observer: ShoalProcess): Promise<MemberState[]> {
+  return memberStates(observer.url, REQUEST_TIMEOUT_MS);
 }
 
 /** Polls until every running node lists exactly `expected` (name -> state). */
@@ -202,7 +196,7 @@ async function untilEveryoneSees(
 }
 
 async function layoutSeenBy(observer: ShoalProcess): Promise<Layout> {
-  const body = await getJson<{ partitions: { id: number; replicas: string[] }[] }>(
+  const body = await getJsonOf<{ partitions: { id: number; replicas: string[] }[] }>(
     observer,
     '/v1/cluster/partitions',
   );
@@ -226,10 +220,7 @@ async function agreedLayout(): Promise<Layout> {
 async function holdingsOf(observers: readonly ShoalProcess[]): Promise<Holdings> {
   const holdings: Holdings = new Map();
   for (const observer of observers) {
-    const body = await getJson<{ node: string; partitions: ({ id: number } & LocalPartition)[] }>(
-      observer,
-      '/v1/cluster/partitions?local=true',
-    );
+    const body = await localPartitions(observer.url, REQUEST_TIMEOUT_MS);
     expect(body.node).toBe(observer.nodeName);
     holdings.set(
       body.node,
@@ -359,7 +350,7 @@ describe('replication across five real nodes, then six, then fewer', () => {
     let cursor: string | null = null;
     do {
       const query = `prefix=bulk/&limit=500${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-      const page: { keys: string[]; next_cursor: string | null } = await getJson(
+      const page: { keys: string[]; next_cursor: string | null } = await getJsonOf(
         node('shoal-2'),
         `/v1/kv?${query}`,
       );

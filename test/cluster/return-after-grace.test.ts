@@ -5,7 +5,7 @@
 // period of two seconds stands for the ten days of the default.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleValue, waitUntil } from '../e2e/helpers.js';
+import { localPartitions, memberStates, sampleValue, waitUntil } from '../e2e/helpers.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
 
@@ -19,17 +19,12 @@ const cluster = new StaticCluster(
 const node = (i: number): ShoalProcess => cluster.node(i);
 
 async function states(n: ShoalProcess): Promise<string[]> {
-  const body = (await (await fetch(`${n.url}/v1/cluster/members`)).json()) as {
-    members: { name: string; state: string }[];
-  };
-  return body.members.map((m) => `${m.name}=${m.state}`).sort();
+  return (await memberStates(n.url)).map((m) => `${m.name}=${m.state}`).sort();
 }
 
 async function localDigests(n: ShoalProcess): Promise<string> {
-  const body = (await (await fetch(`${n.url}/v1/cluster/partitions?local=true`)).json()) as {
-    partitions: { id: number; digest: string }[];
-  };
-  return JSON.stringify(body.partitions.map((p) => [p.id, p.digest]));
+  const { partitions } = await localPartitions(n.url);
+  return JSON.stringify(partitions.map((p) => [p.id, p.digest]));
 }
 
 function kv(n: ShoalProcess, method: string, key: string, value?: string): Promise<Response> {

@@ -147,3 +147,46 @@ export async function sampleValue(
 export function gaugeValue(url: string, name: string): Promise<number> {
   return sampleValue(url, name);
 }
+
+/** GETs a JSON document: throws unless the node answers 200 with JSON within `timeoutMs`. */
+export async function getJson<T>(url: string, timeoutMs = 10_000): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${text}`);
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.startsWith('application/json')) throw new Error(`GET ${url}: content type ${type}`);
+  return JSON.parse(text) as T;
+}
+
+export interface LocalPartition {
+  id: number;
+  keys: number;
+  digest: string;
+}
+
+export interface LocalPartitions {
+  node: string;
+  partitions: LocalPartition[];
+}
+
+/** What a node holds per partition: `GET /v1/cluster/partitions?local=true`. */
+export function localPartitions(nodeUrl: string, timeoutMs?: number): Promise<LocalPartitions> {
+  return getJson<LocalPartitions>(`${nodeUrl}/v1/cluster/partitions?local=true`, timeoutMs);
+}
+
+/** Records a node holds (live, expired or deleted), from its local partition summaries. */
+export async function heldRecords(nodeUrl: string): Promise<number> {
+  const { partitions } = await localPartitions(nodeUrl);
+  return partitions.reduce((sum, p) => sum + p.keys, 0);
+}
+
+export interface MemberState {
+  name: string;
+  state: string;
+}
+
+/** The members a node knows, with their states: `GET /v1/cluster/members`. */
+export async function memberStates(nodeUrl: string, timeoutMs?: number): Promise<MemberState[]> {
+  const url = `${nodeUrl}/v1/cluster/members`;
+  return (await getJson<{ members: MemberState[] }>(url, timeoutMs)).members;
+}

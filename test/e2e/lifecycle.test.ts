@@ -14,7 +14,7 @@ import {
   startShoal,
   type ShoalProcess,
 } from '../support/shoal-process.js';
-import { expectError, gaugeValue, waitFor, waitUntil } from './helpers.js';
+import { expectError, gaugeValue, heldRecords, waitFor, waitUntil } from './helpers.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -118,7 +118,7 @@ describe('expiry', () => {
     const fresh = await get(node, 'brief');
     expect(fresh.status).toBe(200);
     expect(await fresh.text()).toBe('short-lived');
-    expect(await heldRecords(node)).toBe(2);
+    expect(await heldRecords(node.url)).toBe(2);
 
     await waitFor('the key to expire', async () => {
       const response = await get(node, 'brief');
@@ -131,21 +131,17 @@ describe('expiry', () => {
     // No longer a live key, yet still held: an expired record stands for a delete, which
     // replicas must keep for the grace period (else one that missed it spreads an older value).
     expect(await gaugeValue(node.url, 'shoal_store_keys')).toBe(before);
-    expect(await heldRecords(node)).toBe(2);
+    expect(await heldRecords(node.url)).toBe(2);
 
     // Past the grace period the background purge removes it from the store.
-    await waitUntil('the expired record to be purged', async () => (await heldRecords(node)) === 1);
+    await waitUntil(
+      'the expired record to be purged',
+      async () => (await heldRecords(node.url)) === 1,
+    );
     expect(await (await get(node, 'lasting')).text()).toBe('stays');
     await node.stop();
   });
 });
-
-/** Records the node holds (live, expired or deleted), from its local partition summaries. */
-async function heldRecords(node: ShoalProcess): Promise<number> {
-  const response = await fetch(`${node.url}/v1/cluster/partitions?local=true`);
-  const body = (await response.json()) as { partitions: { keys: number }[] };
-  return body.partitions.reduce((sum, p) => sum + p.keys, 0);
-}
 
 describe('bad configuration', () => {
   const cases: { name: string; env?: Record<string, string>; args?: string[]; names: string }[] = [

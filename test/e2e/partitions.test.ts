@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/store/partition.js';
 import { makeTempDir, startShoal, type ShoalProcess } from '../support/shoal-process.js';
-import { expectError } from './helpers.js';
+import { expectError, getJson, localPartitions, type LocalPartitions } from './helpers.js';
 
 const PARTITIONS = 32;
 const NODE_NAME = 'shoal-0';
@@ -13,11 +13,6 @@ const KEY_COUNT = 40;
 
 interface Layout {
   partitions: { id: number; replicas: string[] }[];
-}
-
-interface LocalPartitions {
-  node: string;
-  partitions: { id: number; keys: number; digest: string }[];
 }
 
 let node: ShoalProcess;
@@ -39,14 +34,6 @@ afterAll(async () => {
   await node?.stop();
 });
 
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${node.url}${path}`);
-  const text = await response.text();
-  expect(response.status, `GET ${path}: ${text}`).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  return JSON.parse(text) as T;
-}
-
 async function send(method: 'PUT' | 'DELETE', key: string, value?: string): Promise<void> {
   const response = await fetch(`${node.url}/v1/kv/${encodeURIComponent(key)}`, {
     method,
@@ -56,7 +43,7 @@ async function send(method: 'PUT' | 'DELETE', key: string, value?: string): Prom
 }
 
 function local(): Promise<LocalPartitions> {
-  return getJson<LocalPartitions>('/v1/cluster/partitions?local=true');
+  return localPartitions(node.url);
 }
 
 function partitionOfKey(key: string): number {
@@ -75,7 +62,7 @@ function entryFor(
 describe('GET /v1/cluster/partitions', () => {
   it('lists every partition, each held by the only node', async () => {
     for (const path of ['/v1/cluster/partitions', '/v1/cluster/partitions?local=false']) {
-      const body = await getJson<Layout>(path);
+      const body = await getJson<Layout>(`${node.url}${path}`);
       expect(Object.keys(body)).toEqual(['partitions']);
       expect(body.partitions.map((p) => p.id)).toEqual(
         Array.from({ length: PARTITIONS }, (_, i) => i),

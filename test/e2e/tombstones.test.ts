@@ -5,15 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shiftedClockEnv } from '../support/faketime.js';
 import { makeTempDir, sleep, startShoal, type ShoalProcess } from '../support/shoal-process.js';
-import { gaugeValue, sampleValue } from './helpers.js';
+import { gaugeValue, heldRecords, sampleValue } from './helpers.js';
 
 const PARTITIONS = 8;
 /** Anti-entropy visits one partition per 40 ms, so every partition within a second or so. */
 const PURGE_WAIT_MS = 20_000;
-
-interface LocalPartitions {
-  partitions: { id: number; keys: number; digest: string }[];
-}
 
 let node: ShoalProcess;
 
@@ -27,12 +23,6 @@ afterAll(async () => {
   await node?.stop();
 });
 
-async function heldRecords(on: ShoalProcess = node): Promise<number> {
-  const response = await fetch(`${on.url}/v1/cluster/partitions?local=true`);
-  const body = (await response.json()) as LocalPartitions;
-  return body.partitions.reduce((sum, p) => sum + p.keys, 0);
-}
-
 describe('tombstones on a real node', () => {
   it('keeps a delete as a tombstone, then purges it after the grace period', async () => {
     for (let i = 0; i < 20; i++) {
@@ -44,12 +34,12 @@ describe('tombstones on a real node', () => {
     }
     // Right after the deletes the tombstones are still held (a replica that missed them could
     // otherwise bring the values back).
-    expect(await heldRecords()).toBe(20);
+    expect(await heldRecords(node.url)).toBe(20);
     expect((await fetch(`${node.url}/v1/kv/t3`)).status).toBe(404);
 
     const deadline = Date.now() + PURGE_WAIT_MS;
-    while ((await heldRecords()) > 10 && Date.now() < deadline) await sleep(200);
-    expect(await heldRecords()).toBe(10);
+    while ((await heldRecords(node.url)) > 10 && Date.now() < deadline) await sleep(200);
+    expect(await heldRecords(node.url)).toBe(10);
     expect(await sampleValue(node.url, 'shoal_tombstones_purged_total')).toBe(10);
     for (let i = 0; i < 20; i++) {
       expect((await fetch(`${node.url}/v1/kv/t${i}`)).status).toBe(i < 10 ? 404 : 200);
@@ -78,7 +68,7 @@ describe('tombstones on a real node', () => {
     try {
       // Anti-entropy visits all eight partitions several times over in this while.
       await sleep(3_000);
-      expect(await heldRecords(again)).toBe(1);
+      expect(await heldRecords(again.url)).toBe(1);
       expect(await sampleValue(again.url, 'shoal_tombstones_purged_total')).toBe(0);
     } finally {
       await again.stop();

@@ -16,6 +16,8 @@ export class StaticCluster {
     private readonly names: readonly string[],
     private readonly env: Record<string, string>,
     dirPrefix: string,
+    /** Settings of node `i` beyond `env`, for a test that needs one node unlike the others. */
+    private readonly envOf: (i: number) => Record<string, string> = () => ({}),
   ) {
     this.dataDirs = names.map(() => makeTempDir(dirPrefix));
   }
@@ -33,6 +35,7 @@ export class StaticCluster {
         SHOAL_JOIN: this.ips.map((ip) => `${ip}:${GOSSIP_PORT}`).join(','),
         SHOAL_LOG_LEVEL: 'warn',
         ...this.env,
+        ...this.envOf(i),
       },
     });
     this.running[i] = started;
