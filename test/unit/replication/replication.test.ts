@@ -626,10 +626,12 @@ describe('rebalancing', () => {
   it('answers read batches of large values with the first few, and reads them all through the batcher', async () => {
     const cluster = new InProcessCluster(NAMES);
     const keys = Array.from({ length: 40 }, (_, i) => `big-${i}`);
-    for (const key of keys) {
+    // Each value is its own: a reply that carried the wrong one would show.
+    const valueOf = (i: number): Buffer => Buffer.alloc(512 * 1024, i + 1);
+    for (const [i, key] of keys.entries()) {
       await cluster.node('n0').coordinator.put({
         key,
-        value: Buffer.alloc(512 * 1024, key.length),
+        value: valueOf(i),
         contentType: 'application/octet-stream',
         ttlMs: undefined,
         consistency: 'all',
@@ -649,7 +651,7 @@ describe('rebalancing', () => {
     const values = await Promise.all(
       keys.map((key) => cluster.node(via).coordinator.get(key, 'all')),
     );
-    expect(values.map((v) => v?.value.length)).toEqual(keys.map(() => 512 * 1024));
+    expect(values.map((v, i) => v?.value.equals(valueOf(i)))).toEqual(keys.map(() => true));
   });
 
   it('keeps a partition it no longer owns while a new owner is down', async () => {
@@ -716,12 +718,13 @@ describe('rebalancing', () => {
       cluster.replicasOf(p).includes('n2'),
     );
     const keys: string[] = [];
+    const valueOf = (key: string): Buffer => Buffer.alloc(512 * 1024, key);
     for (let i = 0; keys.length < 48; i++) {
       const key = `large-${i}`;
       if (partitionOf(encodeKey(key), TEST_PARTITIONS) !== partition) continue;
       await cluster.node('n2').store.apply({
         key,
-        value: Buffer.alloc(512 * 1024, i),
+        value: valueOf(key),
         contentType: 'application/octet-stream',
         version: { wallMs: Date.now(), counter: 0, node: 'n2' },
         tombstone: false,
@@ -737,9 +740,8 @@ describe('rebalancing', () => {
     expect((cluster.calls.get('digest') ?? 0) - comparisons).toBeGreaterThanOrEqual(6);
     for (const key of keys) {
       for (const owner of replicasOfKey(cluster, key)) {
-        expect(cluster.node(owner).store.get(key)?.value.length, `${key} on ${owner}`).toBe(
-          512 * 1024,
-        );
+        const held = cluster.node(owner).store.get(key)?.value;
+        expect(held?.equals(valueOf(key)), `${key} on ${owner}`).toBe(true);
       }
     }
   });
