@@ -29,7 +29,6 @@ import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
 import { NodeMetrics } from './observability/metrics.js';
 import { Partitioner } from './replication/partitioner.js';
-import { ExpirySweeper } from './store/expiry-sweeper.js';
 import { backgroundErrors } from './observability/background-errors.js';
 import { HybridLogicalClock } from './store/hlc.js';
 import { LmdbStore } from './store/lmdb-store.js';
@@ -50,7 +49,6 @@ export class ShoalNode {
     private readonly logger: Logger,
     private readonly store: LmdbStore,
     private readonly membership: Membership,
-    private readonly sweeper: ExpirySweeper,
     private readonly antiEntropy: AntiEntropy,
     private readonly hints: HintStore,
     private readonly handoff: HintedHandoff,
@@ -154,7 +152,6 @@ export class ShoalNode {
       rpcServer.handleFrame(from, payload),
     );
     const failed = backgroundErrors(metrics.registry, logger);
-    const sweeper = new ExpirySweeper(store, failed('expiry-sweep'), tombstones);
 
     // Routes are built before the node object exists; readiness asks the node once it does.
     const started: { node?: ShoalNode } = {};
@@ -184,7 +181,6 @@ export class ShoalNode {
       logger,
       store,
       membership,
-      sweeper,
       antiEntropy,
       hints,
       handoff,
@@ -206,7 +202,6 @@ export class ShoalNode {
       await store.close();
       throw err;
     }
-    sweeper.start();
     // While outvoted on its partition count this node has nobody to compare with: the others
     // file keys otherwise, and any that share its count refuse data requests as it does.
     antiEntropy.start(failed('anti-entropy'), () => agreement.outvoted);
@@ -259,7 +254,6 @@ export class ShoalNode {
     );
     await Promise.race([closed, deadline]);
     this.server.closeAllConnections();
-    await this.sweeper.stop();
     await this.antiEntropy.stop();
     await this.handoff.stop();
     await this.handOff();

@@ -445,8 +445,9 @@ export class AntiEntropy {
   }
 
   /**
-   * Removes the partition's tombstones past the grace period (every replica is in sync, and the
-   * policy allows purges now), looking the partition over at most once per its scan interval.
+   * Removes the partition's tombstones and expired records past the grace period (every replica is
+   * in sync, and the policy allows purges now), looking the partition over at most once per its
+   * scan interval.
    */
   private async purgeTombstones(partition: number, replicas: MemberView[]): Promise<void> {
     if (!this.purgeScanDue(partition) || !this.tombstones.purgesAllowed()) return;

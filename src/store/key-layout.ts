@@ -43,11 +43,6 @@ export function expiryIndexKey(expiresAtMs: number, keyBytes: Uint8Array): Buffe
   return out;
 }
 
-export function parseExpiryIndexKey(bytes: Uint8Array): { expiresAtMs: number; key: string } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { expiresAtMs: buf.readUIntBE(0, 6), key: buf.toString('utf8', 6) };
-}
-
 /** The smallest byte string greater than every string starting with `prefix` (undefined: none). */
 export function prefixEnd(prefix: Uint8Array): Buffer | undefined {
   const end = Buffer.from(prefix);

@@ -6,7 +6,7 @@
 // well cost 10% of quorum PUT throughput, for a gap the other replicas already cover.
 //
 // Three sub-databases: `records` (key -> encoded record, sorted for listing), `partitions` (the
-// partition index, see key-layout.ts) and `expiry` (due times, for the background purge).
+// partition index, see key-layout.ts) and `expiry` (due times, to count the keys still live).
 // Per-partition digests live in memory: summed up by the scan at open that also counts live keys,
 // then kept current by every write and purge.
 
@@ -18,7 +18,6 @@ import {
   decodeKey,
   encodeKey,
   expiryIndexKey,
-  parseExpiryIndexKey,
   partitionIndexKey,
   parsePartitionIndexKey,
   partitionRange,
@@ -270,23 +269,6 @@ export class LmdbStore implements Store {
       const record = this.peek(parsePartitionIndexKey(indexKey).key);
       if (record !== undefined) yield record;
     }
-  }
-
-  async purgeExpired(nowMs: number, max: number): Promise<number> {
-    const due = expiryIndexKey(nowMs + 1, Buffer.alloc(0));
-    const chosen: StoredRecord[] = [];
-    let indexRemoved: Promise<boolean> | undefined;
-    for (const indexKey of this.byExpiry.getKeys({ end: due, limit: max })) {
-      const { expiresAtMs, key } = parseExpiryIndexKey(indexKey);
-      const current = this.peek(key);
-      // A newer write may have changed the expiry; only the record this entry was made for goes,
-      // and removeExact takes its entry with it. An entry no record matches is dropped here.
-      if (current !== undefined && current.expiresAtMs === expiresAtMs) chosen.push(current);
-      else indexRemoved = this.byExpiry.remove(Buffer.from(indexKey));
-    }
-    const removed = await this.removeExact(chosen);
-    if (indexRemoved !== undefined) await indexRemoved;
-    return removed;
   }
 
   async removeExact(records: readonly Pick<StoredRecord, 'key' | 'version'>[]): Promise<number> {

@@ -77,15 +77,6 @@ export class MemoryStore implements Store {
     yield* inPartition;
   }
 
-  purgeExpired(nowMs: number, max: number): Promise<number> {
-    const due: StoredRecord[] = [];
-    for (const record of this.records.values()) {
-      if (due.length >= max) break;
-      if (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) due.push(record);
-    }
-    return this.removeExact(due);
-  }
-
   removeExact(records: readonly Pick<StoredRecord, 'key' | 'version'>[]): Promise<number> {
     let removed = 0;
     for (const { key, version } of records) {

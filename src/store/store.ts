@@ -46,8 +46,6 @@ export interface Store {
   list(options: ListOptions): ListPage;
   /** The records of one partition (tombstones included) in key order, after `after` if given. */
   scanPartition(partition: number, after?: string): Iterable<StoredRecord>;
-  /** Removes records whose expiry is at or before nowMs, at most `max` of them; returns how many. */
-  purgeExpired(nowMs: number, max: number): Promise<number>;
   /**
    * Removes each key whose stored version is exactly the one given (a newer write since the
    * caller looked stays): purged tombstones, and partitions handed to their new owners.

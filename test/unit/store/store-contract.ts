@@ -186,21 +186,22 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
       await twin.close();
     });
 
-    it('purges expired records in bounded batches and leaves the rest', async () => {
+    it('counts expired records as not live, purged or not, and a rewrite by its new expiry', async () => {
       const store = await openStore();
       for (let i = 0; i < 10; i++) await store.apply(record(`e${i}`, 1, { expiresAtMs: 100 + i }));
       await store.apply(record('forever', 1));
-      // A rewrite with a later expiry must not be purged at the old time.
+      // A rewrite with a later expiry is live until then.
       await store.apply(record('e0', 2, { expiresAtMs: 1_000 }));
       expect(store.liveKeyCount(0)).toBe(11);
-      // Expired keys are not live, purged or not.
       expect(store.liveKeyCount(104)).toBe(7);
-      expect(await store.purgeExpired(104, 3)).toBe(3);
-      expect(await store.purgeExpired(104, 100)).toBe(1);
-      expect(store.get('e0')?.expiresAtMs).toBe(1_000);
+      // Purged as anti-entropy purges them: exactly the records it read.
+      const expired = ['e1', 'e2', 'e3', 'e4'].map((key) => store.get(key) as StoredRecord);
+      expect(await store.removeExact(expired)).toBe(4);
       expect(store.get('e1')).toBeUndefined();
-      expect(store.get('e5')).toBeDefined();
+      expect(store.get('e0')?.expiresAtMs).toBe(1_000);
       expect(store.liveKeyCount(104)).toBe(7);
+      expect(store.liveKeyCount(999)).toBe(2);
+      expect(store.liveKeyCount(1_000)).toBe(1);
       await store.close();
     });
 
@@ -284,30 +285,36 @@ export function storeContract(name: string, openStore: () => Promise<Store>): vo
     it('takes purged records out of their partition digest', async () => {
       const store = await openStore();
       const reference = await openStore();
+      const expired: StoredRecord[] = [];
       for (let i = 0; i < 30; i++) {
         const expiring = i % 2 === 0;
-        await store.apply(record(`p/${i}`, 1, { expiresAtMs: expiring ? 100 : 0 }));
-        if (!expiring) await reference.apply(record(`p/${i}`, 1));
+        const written = record(`p/${i}`, 1, { expiresAtMs: expiring ? 100 : 0 });
+        await store.apply(written);
+        if (expiring) expired.push(written);
+        else await reference.apply(record(`p/${i}`, 1));
       }
       expect(store.partitionSummaries()).not.toEqual(reference.partitionSummaries());
-      expect(await store.purgeExpired(100, 1_000)).toBe(15);
+      expect(await store.removeExact(expired)).toBe(15);
       expect(store.partitionSummaries()).toEqual(reference.partitionSummaries());
+      expect(store.liveKeyCount(100)).toBe(reference.liveKeyCount(100));
 
       // Purging every record of a partition leaves it empty, as if nothing had been written.
       const lone = await openStore();
-      await lone.apply(record('short-lived', 1, { expiresAtMs: 50 }));
-      expect(await lone.purgeExpired(50, 10)).toBe(1);
+      const shortLived = record('short-lived', 1, { expiresAtMs: 50 });
+      await lone.apply(shortLived);
+      expect(await lone.removeExact([shortLived])).toBe(1);
       expect(lone.partitionSummaries()).toEqual([]);
       await store.close();
       await reference.close();
       await lone.close();
     });
 
-    it('counts a write that arrives while its key is being purged exactly once', async () => {
+    it('counts a write that arrives while its expired record is being purged exactly once', async () => {
       const store = await openStore();
       const reference = await openStore();
-      await store.apply(record('racy', 1, { expiresAtMs: 100 }));
-      const purging = store.purgeExpired(100, 10);
+      const expired = record('racy', 1, { expiresAtMs: 100 });
+      await store.apply(expired);
+      const purging = store.removeExact([expired]);
       const written = store.apply(record('racy', 2));
       expect(await purging).toBe(1);
       expect(await written).toBe(true);
