@@ -144,8 +144,13 @@ export class ShoalNode {
       antiEntropyMetrics(metrics.registry),
     );
     const refusal = (): string | undefined => agreement.refusal();
+    // A node that left still answers reads while it hands off, but takes no more writes: it may
+    // have handed their partition over already, and a coordinator that has not yet heard of the
+    // leave would count its copy.
+    const peerRefusal = (method: string): string | undefined =>
+      method === 'applyBatch' && membership.hasLeft ? 'this node has left the cluster' : refusal();
     const rpcServer = new PeerRpcServer(
-      refusingHandlers({ ...kv.handlers(), ...antiEntropy.handlers() }, refusal),
+      refusingHandlers({ ...kv.handlers(), ...antiEntropy.handlers() }, peerRefusal),
     );
     const clientKv = refusingKv(kv, refusal);
     membership.serveChannel(StreamChannel.replication, (from, payload) =>
@@ -257,6 +262,7 @@ export class ShoalNode {
     await this.antiEntropy.stop();
     await this.handoff.stop();
     await this.handOff();
+    await this.membership.stop();
     await this.hints.close();
     await this.store.close();
     this.logger.info('shoal node stopped');

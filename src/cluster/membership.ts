@@ -51,7 +51,9 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
   private timer: NodeJS.Timeout | undefined;
   private rediscoverTimer: NodeJS.Timeout | undefined;
   private joinedOnce = false;
+  /** Gossip has stopped: the node left, or is stopping. */
   private stopped = false;
+  private transportClosed = false;
   private transport!: GossipTransport;
   private readonly joinPushPulls = new Set<number>();
   private readonly channels = new Map<number, ChannelHandler>();
@@ -153,7 +155,11 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     return outcome === 'self' ? 'alive' : outcome;
   }
 
-  /** Graceful leave: gossip that we left, give it time to spread, then close the sockets. */
+  /**
+   * Graceful leave: gossip that we left, give it time to spread, then stop gossiping. The TCP
+   * side goes on serving the other channels until `stop`: the members that replace this one may
+   * still read what it holds while it hands that over.
+   */
   async leave(): Promise<void> {
     if (this.stopped) return;
     this.core.leave(now());
@@ -162,15 +168,25 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     while (!this.core.leaveComplete && now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
     }
-    await this.stop();
+    this.stopGossip();
+  }
+
+  /** Whether this node has left the cluster (or stopped). */
+  get hasLeft(): boolean {
+    return this.stopped;
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    this.stopGossip();
+    if (this.transportClosed) return;
+    this.transportClosed = true;
+    await this.transport.close();
+  }
+
+  private stopGossip(): void {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.rediscoverTimer);
-    await this.transport.close();
   }
 
   private onPacket(from: PeerAddr, payload: Uint8Array): void {
@@ -194,11 +210,12 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
     from: PeerAddr,
     payload: Uint8Array,
   ): Promise<Uint8Array | undefined> {
-    if (this.stopped) return Promise.resolve(undefined);
+    // Other protocols are served until the transport closes, membership only until gossip stops.
     if (channel !== StreamChannel.membership) {
       const handler = this.channels.get(channel);
       return handler === undefined ? Promise.resolve(undefined) : handler(from, payload);
     }
+    if (this.stopped) return Promise.resolve(undefined);
     let msg: Message;
     try {
       msg = decode(payload);

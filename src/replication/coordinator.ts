@@ -17,6 +17,9 @@
 // records only once every new owner holds them, so a write acknowledged before the change is
 // found either on a former owner or on the owners. Such a member gets FORMER_READ_TIMEOUT_MS to
 // answer; one that does not (paused, overloaded) is skipped for a while, as a down replica is.
+// A member that left is asked too, for LEFT_HOLDER_MS after this node saw it leave: it hands
+// what it holds to the owners that replace it only after its leave has spread, and answers reads
+// of it until it exits.
 
 import type { Consistency } from '../config.js';
 import { ShoalError } from '../errors.js';
@@ -35,7 +38,7 @@ import { isLive, type StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, ownersByPartition, type Partitioner } from './partitioner.js';
-import { servesSamePartitions } from './settings-agreement.js';
+import { servesSamePartitions, sharesPartitioning } from './settings-agreement.js';
 import { batchItems, PeerBatcher } from './peer-batcher.js';
 import type { PeerCaller } from './peer-rpc.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
@@ -55,6 +58,11 @@ export const SPECULATIVE_READ_MS = 50;
  */
 export const FORMER_READ_TIMEOUT_MS = 250;
 export const FORMER_COOL_DOWN_MS = 5_000;
+/**
+ * How long a member that left may still hold partitions: its shutdown finishes requests (5 s)
+ * and hands off (30 s) within the chart's 60 s grace period.
+ */
+export const LEFT_HOLDER_MS = 60_000;
 
 export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
 export type ReplicationOutcome = 'ok' | 'unavailable';
@@ -97,7 +105,8 @@ interface PlacementView {
    * Undefined until a read of the partition needs it: every member but the owners.
    */
   formers: (Set<string> | undefined)[];
-  inLayout: readonly string[];
+  /** Members that may hold partitions they do not own: those in the layout, and those that left. */
+  holders: readonly string[];
   byName: ReadonlyMap<string, MemberView>;
 }
 
@@ -105,6 +114,8 @@ export class Coordinator implements KvService {
   private placement: PlacementView | undefined;
   /** When this node first saw each member it holds dead, while it does. */
   private readonly deadSinceMs = new Map<string, number>();
+  /** The same for members that left; those already gone in its first view count as long gone. */
+  private readonly leftSinceMs = new Map<string, number>();
   /** Members that did not answer a read as a former owner, until when they are not asked. */
   private readonly formerCoolDownUntilMs = new Map<string, number>();
 
@@ -268,11 +279,13 @@ export class Coordinator implements KvService {
     const generation = this.cluster.generation;
     if (this.placement?.generation === generation) return this.placement;
     const members = this.cluster.members();
-    this.noteDeadMembers(members);
+    const previous = this.placement;
+    const nowMs = this.wallClock();
+    trackSince(this.deadSinceMs, members, 'dead', nowMs);
+    trackSince(this.leftSinceMs, members, 'left', previous === undefined ? -Infinity : nowMs);
     const inLayout = layoutMembers(members);
     const layout = this.partitioner.layout(inLayout);
     const owners = ownersByPartition(layout, members);
-    const previous = this.placement;
     const formers = owners.map((now, p) => {
       const before = previous?.owners[p];
       const moved =
@@ -282,15 +295,12 @@ export class Coordinator implements KvService {
       return moved ? undefined : previous?.formers[p];
     });
     const byName = new Map(members.map((m) => [m.name, m]));
-    this.placement = { generation, owners, formers, inLayout, byName };
+    const recentlyLeft = [...this.leftSinceMs].filter(
+      ([, since]) => nowMs - since <= LEFT_HOLDER_MS,
+    );
+    const holders = [...inLayout, ...recentlyLeft.map(([name]) => name)];
+    this.placement = { generation, owners, formers, holders, byName };
     return this.placement;
-  }
-
-  private noteDeadMembers(members: readonly MemberView[]): void {
-    const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
-    for (const name of this.deadSinceMs.keys()) if (!dead.has(name)) this.deadSinceMs.delete(name);
-    for (const name of dead)
-      if (!this.deadSinceMs.has(name)) this.deadSinceMs.set(name, this.wallClock());
   }
 
   /**
@@ -528,13 +538,16 @@ export class Coordinator implements KvService {
     });
   }
 
-  /** Live members that may hold the partition without owning it (this node is read locally). */
+  /**
+   * Members that may hold the partition without owning it and can answer now: alive ones, and
+   * those that left lately (this node is read locally).
+   */
   private formersToAsk(partition: number): MemberView[] {
     const view = this.placementView();
     let formers = view.formers[partition];
     if (formers === undefined) {
       const owners = new Set((view.owners[partition] ?? []).map((m) => m.name));
-      formers = new Set(view.inLayout.filter((name) => !owners.has(name)));
+      formers = new Set(view.holders.filter((name) => !owners.has(name)));
       view.formers[partition] = formers;
     }
     if (formers.size === 0) return [];
@@ -549,9 +562,12 @@ export class Coordinator implements KvService {
       }
       const coolDown = this.formerCoolDownUntilMs.get(name);
       if (coolDown !== undefined && coolDown > now) continue;
-      if (servesSamePartitions(member, this.partitioner.partitions)) {
-        out.push(member);
-      }
+      const mayAnswer =
+        member.state === 'left'
+          ? now - (this.leftSinceMs.get(name) ?? -Infinity) <= LEFT_HOLDER_MS &&
+            sharesPartitioning(member, this.partitioner.partitions)
+          : servesSamePartitions(member, this.partitioner.partitions);
+      if (mayAnswer) out.push(member);
     }
     return out;
   }
@@ -693,4 +709,16 @@ function versionOfRefusal(answer: unknown): Version | undefined {
     return undefined;
   }
   return { wallMs: wallMs as number, counter: counter as number, node };
+}
+
+/** Keeps when each member in `state` was first seen so; forgets those no longer in it. */
+function trackSince(
+  since: Map<string, number>,
+  members: readonly MemberView[],
+  state: MemberView['state'],
+  nowMs: number,
+): void {
+  const inState = new Set(members.filter((m) => m.state === state).map((m) => m.name));
+  for (const name of since.keys()) if (!inState.has(name)) since.delete(name);
+  for (const name of inState) if (!since.has(name)) since.set(name, nowMs);
 }

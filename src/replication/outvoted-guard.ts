@@ -40,15 +40,19 @@ export function refusingKv(kv: KvService, refusal: Refusal): KvService {
   };
 }
 
-/** The peer RPC handlers, each failing while `refusal` gives a reason. */
+/** The peer RPC handlers, each failing while `refusal` gives a reason for its method. */
 export function refusingHandlers(
   handlers: Record<string, PeerRpcHandler>,
-  refusal: Refusal,
+  refusal: (method: string) => string | undefined,
 ): Record<string, PeerRpcHandler> {
   return Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [
       method,
-      (params: unknown, from) => unlessRefused(refusal, () => handler(params, from)),
+      (params: unknown, from) =>
+        unlessRefused(
+          () => refusal(method),
+          () => handler(params, from),
+        ),
     ]),
   );
 }

@@ -756,6 +756,37 @@ describe('rebalancing', () => {
     expect(handedOff.complete).toBe(false);
   });
 
+  it('reads what only a member that left holds while it hands off, and repairs the owners with it', async () => {
+    const cluster = new InProcessCluster(NAMES);
+    const keys = Array.from({ length: 200 }, (_, i) => `leaving/${i}`).filter((key) =>
+      replicasOfKey(cluster, key).includes('n2'),
+    );
+    const reader = 'n0';
+    for (const key of keys) await put(cluster, reader, key, 'old', 'all');
+    // The newest writes reached the leaver alone, as when the other replicas were down.
+    for (const key of keys) {
+      await cluster.node('n2').store.apply({
+        key,
+        value: Buffer.from('newest'),
+        contentType: 'text/plain',
+        version: { wallMs: Date.now() + 1_000, counter: 0, node: 'n2' },
+        tombstone: false,
+        expiresAtMs: 0,
+      });
+    }
+    cluster.setState('n2', 'left');
+    // At `all`, every owner answers, and read repair sends each the newest value.
+    for (const key of keys) expect(await read(cluster, reader, key, 'all'), key).toBe('newest');
+    await settle();
+    for (const key of keys) {
+      for (const owner of replicasOfKey(cluster, key)) {
+        expect(cluster.node(owner).store.get(key)?.value.toString(), `${key} on ${owner}`).toBe(
+          'newest',
+        );
+      }
+    }
+  });
+
   it('hands every partition of a leaving member to the members that replace it', async () => {
     const cluster = new InProcessCluster(NAMES);
     for (let i = 0; i < 200; i++) await put(cluster, 'n0', `k${i}`, `v${i}`);
