@@ -696,7 +696,7 @@ function readReply<T extends WireRecord | null | typeof NOTHING_HELD>(
 }
 
 /** A `getHeldBatch` answer: this member holds nothing of the key's partition. */
-const NOTHING_HELD = 0;
+export const NOTHING_HELD = 0;
 
 /** A version as a replica sends it back with a refused write. */
 type VersionTuple = [wallMs: number, counter: number, node: string];
