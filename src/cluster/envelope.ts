@@ -1,13 +1,27 @@
 // The outer layer of every gossip packet and stream frame: the cluster label in clear, then the
 // payload — sealed with the keyring (label as additional data) when keys are configured.
 // Anything that does not open is reported with a reason and dropped by the caller.
+//
+// A sealed payload starts with the time it was sealed (u48 milliseconds, big-endian), and one
+// sealed more than SEALED_FRESHNESS_MS before or after the receiver's clock is dropped as stale.
+// Without it, a packet captured on the network could be sent again at any later time: a write
+// replayed after the grace period had purged the delete that replaced it would bring the deleted
+// value back. Within the window a replay changes nothing (a write older than the key's newest
+// version loses, and a delete is not yet purged), as long as the grace period is longer.
 
 import { CodecError } from './wire/codec-error.js';
 import { addLabel, readLabel } from './wire/label.js';
 import { KeyringError } from './security/keyring-error.js';
 import { SEAL_OVERHEAD_BYTES, type Keyring } from './security/keyring.js';
 
-export type DropReason = 'label_malformed' | 'label_mismatch' | 'decrypt_failed';
+export type DropReason = 'label_malformed' | 'label_mismatch' | 'decrypt_failed' | 'stale';
+
+/**
+ * How far a sealed packet's time may be from the receiver's clock: far shorter than any sensible
+ * grace period, far longer than the clock skew between members of a working cluster.
+ */
+export const SEALED_FRESHNESS_MS = 10 * 60 * 1000;
+const SEALED_AT_BYTES = 6;
 
 export type Opened = { ok: true; payload: Uint8Array } | { ok: false; reason: DropReason };
 
@@ -17,6 +31,7 @@ export class Envelope {
   constructor(
     private readonly clusterName: string,
     private readonly keyring: Keyring | undefined,
+    private readonly wallClock: () => number = Date.now,
   ) {
     this.labelBytes = Buffer.from(clusterName, 'utf8');
   }
@@ -25,13 +40,16 @@ export class Envelope {
   get overheadBytes(): number {
     return (
       addLabel(this.clusterName, new Uint8Array(0)).length +
-      (this.keyring ? SEAL_OVERHEAD_BYTES : 0)
+      (this.keyring ? SEAL_OVERHEAD_BYTES + SEALED_AT_BYTES : 0)
     );
   }
 
   seal(payload: Uint8Array): Uint8Array {
-    const body = this.keyring ? this.keyring.seal(payload, this.labelBytes) : payload;
-    return addLabel(this.clusterName, body);
+    if (!this.keyring) return addLabel(this.clusterName, payload);
+    const stamped = Buffer.allocUnsafe(SEALED_AT_BYTES + payload.length);
+    stamped.writeUIntBE(this.wallClock(), 0, SEALED_AT_BYTES);
+    stamped.set(payload, SEALED_AT_BYTES);
+    return addLabel(this.clusterName, this.keyring.seal(stamped, this.labelBytes));
   }
 
   open(bytes: Uint8Array): Opened {
@@ -44,11 +62,20 @@ export class Envelope {
     }
     if (labelled.label !== this.clusterName) return { ok: false, reason: 'label_mismatch' };
     if (!this.keyring) return { ok: true, payload: labelled.payload };
+    let stamped: Uint8Array;
     try {
-      return { ok: true, payload: this.keyring.open(labelled.payload, this.labelBytes) };
+      stamped = this.keyring.open(labelled.payload, this.labelBytes);
     } catch (err) {
       if (err instanceof KeyringError) return { ok: false, reason: 'decrypt_failed' };
       throw err;
     }
+    // Sealed by a member with our key, so not garbage: too short, it is of another format.
+    if (stamped.length < SEALED_AT_BYTES) return { ok: false, reason: 'decrypt_failed' };
+    const view = Buffer.from(stamped.buffer, stamped.byteOffset, stamped.byteLength);
+    const sealedAtMs = view.readUIntBE(0, SEALED_AT_BYTES);
+    if (Math.abs(this.wallClock() - sealedAtMs) > SEALED_FRESHNESS_MS) {
+      return { ok: false, reason: 'stale' };
+    }
+    return { ok: true, payload: stamped.subarray(SEALED_AT_BYTES) };
   }
 }

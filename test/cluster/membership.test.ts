@@ -2,7 +2,11 @@
 // are), finding each other through a DNS server that answers like cluster DNS for the headless
 // Service. Gossip is encrypted; an intruder with another key is in DNS but never gets in.
 
+import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Envelope } from '../../src/cluster/envelope.js';
+import { Keyring } from '../../src/cluster/security/keyring.js';
+import { waitUntil } from '../e2e/helpers.js';
 import { startDnsServer, type PodRecord, type TestDnsServer } from '../support/dns-server.js';
 import { makeTempDir, runShoal, startShoal, type ShoalProcess } from '../support/shoal-process.js';
 
@@ -207,6 +211,27 @@ describe('a five-node cluster found through headless-service DNS', () => {
       podIps.delete('intruder');
       publishPods();
     }
+  });
+
+  it('drops a packet sealed with the cluster key long ago, as a replay would be', async () => {
+    const node = running()[0] as ShoalProcess;
+    const elevenMinutesAgo = (): number => Date.now() - 11 * 60 * 1000;
+    const old = new Envelope('shoal', Keyring.fromBase64([KEY]), elevenMinutesAgo);
+    const socket = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve, reject) =>
+        socket.send(old.seal(Buffer.from('captured')), GOSSIP_PORT, node.host, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+    } finally {
+      socket.close();
+    }
+    await waitUntil('the stale packet counted as dropped', async () =>
+      /shoal_gossip_packets_dropped_total\{reason="stale"\} [1-9]/.test(
+        await (await fetch(`${node.url}/metrics`)).text(),
+      ),
+    );
   });
 
   it('shows a node that got SIGTERM as left (not dead), and it exits 0', async () => {

@@ -13,9 +13,9 @@ import {
   PUSH_PULL_STATES_MAX,
   STREAM_FRAME_BYTES_MAX,
 } from '../../../src/cluster/wire/limits.js';
-import { labelOverheadBytes } from '../../../src/cluster/wire/label.js';
 import type { AliveMessage, Message, PushNodeState } from '../../../src/cluster/wire/messages.js';
-import { SEAL_OVERHEAD_BYTES } from '../../../src/cluster/security/keyring.js';
+import { Envelope } from '../../../src/cluster/envelope.js';
+import { Keyring } from '../../../src/cluster/security/keyring.js';
 
 function codecReason(fn: () => unknown): CodecErrorReason {
   try {
@@ -60,6 +60,12 @@ function expectLimit(atLimit: Message, overLimit: Message): void {
   expect(decode(encode(atLimit))).toEqual(atLimit);
   expect(codecReason(() => encode(overLimit))).toBe('over_limit');
   expect(codecReason(() => encodingLength(overLimit))).toBe('over_limit');
+}
+
+/** What the envelope adds to a payload at most: the longest label, and a seal. */
+function largestEnvelopeOverhead(): number {
+  return new Envelope('l'.repeat(LABEL_BYTES_MAX), new Keyring([Buffer.alloc(32, 7)]))
+    .overheadBytes;
 }
 
 describe('codec limits', () => {
@@ -173,7 +179,7 @@ describe('codec limits', () => {
       { type: 'err', error: 'e'.repeat(ERROR_TEXT_BYTES_MAX) },
       { type: 'suspect', incarnation: 0, node: name, from: name },
     ];
-    const overhead = labelOverheadBytes('l'.repeat(LABEL_BYTES_MAX)) + SEAL_OVERHEAD_BYTES;
+    const overhead = largestEnvelopeOverhead();
     for (const msg of largest) {
       expect(encodingLength(msg) + overhead).toBeLessThanOrEqual(PACKET_BYTES_MAX);
     }
@@ -187,7 +193,7 @@ describe('codec limits', () => {
     };
     const empty = encodingLength({ type: 'pushPull', join: false, states: [] });
     const perState = encodingLength({ type: 'pushPull', join: false, states: [full] }) - empty;
-    const overhead = labelOverheadBytes('l'.repeat(LABEL_BYTES_MAX)) + SEAL_OVERHEAD_BYTES;
+    const overhead = largestEnvelopeOverhead();
     expect(empty + PUSH_PULL_STATES_MAX * perState + overhead).toBeLessThanOrEqual(
       STREAM_FRAME_BYTES_MAX,
     );
