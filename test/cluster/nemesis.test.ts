@@ -75,6 +75,26 @@ const SETTLE_MS = 800;
 const ALIVE_TIMEOUT_MS = 20_000;
 const CONVERGE_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 3_000;
+const START_TIMEOUT_MS = 30_000;
+/** Time for a round's probes of the members' views, at most. */
+const ROUND_PROBES_MS = 10_000;
+
+/** The longest a round can take with every wait at its limit. */
+function worstRoundMs(action: Action): number {
+  const faultMs =
+    action === 'kill'
+      ? FAULT_MAX_MS + START_TIMEOUT_MS
+      : action === 'pause'
+        ? FAULT_MAX_MS
+        : action === 'long-pause'
+          ? LONG_PAUSE_MS
+          : NETWORK_FAULT_MS;
+  const healMs = action === 'kill' || action.endsWith('pause') ? ALIVE_TIMEOUT_MS : HEAL_TIMEOUT_MS;
+  return faultMs + healMs + SETTLE_MS + ROUND_PROBES_MS;
+}
+
+/** Every round at its worst: a round that overruns a wait fails there, this only backs them up. */
+const NEMESIS_TIME_LIMIT_MS = ROUND_ACTIONS.map(worstRoundMs).reduce((sum, ms) => sum + ms, 0);
 /** A quorum of 2 out of 3 replicas survives any single fault, so most writes must get through. */
 const MIN_ACK_RATIO = 0.5;
 
@@ -188,7 +208,7 @@ function start(slot: Slot): Promise<ShoalProcess> {
     gossipPort: GOSSIP_PORT,
     nodeName: slot.name,
     dataDir: slot.dataDir,
-    readyTimeoutMs: 30_000,
+    readyTimeoutMs: START_TIMEOUT_MS,
     env: {
       SHOAL_DISCOVERY_DNS: SERVICE,
       SHOAL_DNS_SERVER: `${dns.host}:${dns.port}`,
@@ -548,26 +568,30 @@ afterAll(async () => {
 }, 30_000);
 
 describe('five nodes under a kill/pause nemesis with a quorum writer', () => {
-  it(`keeps taking quorum writes through ${ROUNDS} rounds of kill -9, SIGSTOP and network cuts`, async () => {
-    onTestFinished(() => {
-      halted = true;
-      stopWriters = true;
-    });
-    writers = Array.from({ length: WRITER_LOOPS }, (_, id) => writerLoop(id));
-    try {
-      nemesis = runNemesis();
-      await nemesis;
-    } finally {
-      stopWriters = true;
-      await Promise.allSettled(writers);
-    }
-    healStartedMs = Date.now();
-    log(stats.rounds, '-', 'nemesis and writers stopped');
-    expect(unexpected, `answers other than 200 or 503:\n${unexpected.join('\n')}`).toEqual([]);
-    expect(stats.acknowledged).toBeGreaterThan(stats.attempted * MIN_ACK_RATIO);
-    // The cut-off node was asked, so its refusals above were put to the test.
-    expect(stats.sentToIsolated).toBeGreaterThan(0);
-  }, 200_000);
+  it(
+    `keeps taking quorum writes through ${ROUNDS} rounds of kill -9, SIGSTOP and network cuts`,
+    async () => {
+      onTestFinished(() => {
+        halted = true;
+        stopWriters = true;
+      });
+      writers = Array.from({ length: WRITER_LOOPS }, (_, id) => writerLoop(id));
+      try {
+        nemesis = runNemesis();
+        await nemesis;
+      } finally {
+        stopWriters = true;
+        await Promise.allSettled(writers);
+      }
+      healStartedMs = Date.now();
+      log(stats.rounds, '-', 'nemesis and writers stopped');
+      expect(unexpected, `answers other than 200 or 503:\n${unexpected.join('\n')}`).toEqual([]);
+      expect(stats.acknowledged).toBeGreaterThan(stats.attempted * MIN_ACK_RATIO);
+      // The cut-off node was asked, so its refusals above were put to the test.
+      expect(stats.sentToIsolated).toBeGreaterThan(0);
+    },
+    NEMESIS_TIME_LIMIT_MS,
+  );
 
   it(
     'converges: every partition ends with equal digests on all its replicas',
