@@ -1,4 +1,4 @@
-// Failures of the background tasks (anti-entropy, hint delivery, expiry sweeps). Each task goes on
+// Failures of the background tasks (anti-entropy, hint delivery). Each task goes on
 // after a failure and tries again on its next run, so a failure alone hurts nothing; one that
 // repeats (a partition that never compares, a peer that refuses every hint) is what an operator
 // needs to see. Every failure is counted in shoal_background_errors_total{task}; the log gets the
@@ -8,7 +8,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
-export type BackgroundTask = 'anti-entropy' | 'hint-delivery' | 'expiry-sweep';
+export type BackgroundTask = 'anti-entropy' | 'hint-delivery';
 
 /** Shortest time between two log lines about one task's failures. */
 const BACKGROUND_ERROR_LOG_INTERVAL_MS = 60_000;
@@ -23,7 +23,7 @@ export function backgroundErrors(
 ): BackgroundErrorReporter {
   const failures = new Counter({
     name: 'shoal_background_errors_total',
-    help: 'Runs of a background task (anti-entropy, hint delivery, expiry sweep) that failed; the task tries again on its next run.',
+    help: 'Runs of a background task (anti-entropy, hint delivery) that failed; the task tries again on its next run.',
     labelNames: ['task'] as const,
     registers: [registry],
   });
