@@ -3,11 +3,12 @@
 // Anything that does not open is reported with a reason and dropped by the caller.
 //
 // A sealed payload starts with the time it was sealed (u48 milliseconds, big-endian), and one
-// sealed more than SEALED_FRESHNESS_MS before or after the receiver's clock is dropped as stale.
+// sealed further from the receiver's clock than the freshness window is dropped as stale.
 // Without it, a packet captured on the network could be sent again at any later time: a write
 // replayed after the grace period had purged the delete that replaced it would bring the deleted
-// value back. Within the window a replay changes nothing (a write older than the key's newest
-// version loses, and a delete is not yet purged), as long as the grace period is longer.
+// value back. Within the window a replay changes nothing: a write older than the key's newest
+// version loses, and a delete newer than the write is younger than the window, so not yet
+// purged, as long as the window is no longer than the grace period (see freshnessWindowMs).
 
 import { CodecError } from './wire/codec-error.js';
 import { addLabel, readLabel } from './wire/label.js';
@@ -17,10 +18,15 @@ import { SEAL_OVERHEAD_BYTES, type Keyring } from './security/keyring.js';
 export type DropReason = 'label_malformed' | 'label_mismatch' | 'decrypt_failed' | 'stale';
 
 /**
- * How far a sealed packet's time may be from the receiver's clock: far shorter than any sensible
- * grace period, far longer than the clock skew between members of a working cluster.
+ * How far a sealed packet's time may be from the receiver's clock at most: far shorter than the
+ * default grace period, far longer than the clock skew between members of a working cluster.
  */
 export const SEALED_FRESHNESS_MS = 10 * 60 * 1000;
+
+/** The window for a tombstone grace period: SEALED_FRESHNESS_MS, or the grace period if shorter. */
+export function freshnessWindowMs(tombstoneGraceMs: number): number {
+  return Math.min(SEALED_FRESHNESS_MS, tombstoneGraceMs);
+}
 const SEALED_AT_BYTES = 6;
 
 export type Opened = { ok: true; payload: Uint8Array } | { ok: false; reason: DropReason };
@@ -32,6 +38,7 @@ export class Envelope {
     private readonly clusterName: string,
     private readonly keyring: Keyring | undefined,
     private readonly wallClock: () => number = Date.now,
+    private readonly freshnessMs = SEALED_FRESHNESS_MS,
   ) {
     this.labelBytes = Buffer.from(clusterName, 'utf8');
   }
@@ -73,7 +80,7 @@ export class Envelope {
     if (stamped.length < SEALED_AT_BYTES) return { ok: false, reason: 'decrypt_failed' };
     const view = Buffer.from(stamped.buffer, stamped.byteOffset, stamped.byteLength);
     const sealedAtMs = view.readUIntBE(0, SEALED_AT_BYTES);
-    if (Math.abs(this.wallClock() - sealedAtMs) > SEALED_FRESHNESS_MS) {
+    if (Math.abs(this.wallClock() - sealedAtMs) > this.freshnessMs) {
       return { ok: false, reason: 'stale' };
     }
     return { ok: true, payload: stamped.subarray(SEALED_AT_BYTES) };

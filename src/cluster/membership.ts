@@ -18,7 +18,7 @@ import {
   startupRetryDelayMs,
   type DiscoveryResult,
 } from './discovery/discovery.js';
-import { Envelope, type DropReason } from './envelope.js';
+import { Envelope, freshnessWindowMs, type DropReason } from './envelope.js';
 import { nextIncarnation } from './incarnation.js';
 import { GossipTransport, StreamChannel, type PeerAddr } from './io/gossip-transport.js';
 import { decodeMeta, encodeMeta } from './member-meta.js';
@@ -69,7 +69,12 @@ export class Membership extends EventEmitter<MembershipEvents> implements Cluste
 
   static async start(config: Config, httpPort: number): Promise<Membership> {
     const keyring = config.gossipKeys.length > 0 ? new Keyring(config.gossipKeys) : undefined;
-    const envelope = new Envelope(config.clusterName, keyring);
+    const envelope = new Envelope(
+      config.clusterName,
+      keyring,
+      Date.now,
+      freshnessWindowMs(config.tombstoneGraceMs),
+    );
     const core = new SwimCore({
       self: {
         name: config.nodeName,

@@ -48,7 +48,7 @@ export const PEER_RPC_IDLE_CLOSE_MS = 30_000;
 export const PEER_RPC_HANDLER_TIMEOUT_MS = 30_000;
 /**
  * Largest encoded reply the server sends. The envelope adds the label (at most 257 bytes) and the
- * seal (29 bytes) before framing; the margin keeps the framed reply under STREAM_FRAME_BYTES_MAX.
+ * seal (35 bytes) before framing; the margin keeps the framed reply under STREAM_FRAME_BYTES_MAX.
  */
 export const PEER_RPC_REPLY_BYTES_MAX = STREAM_FRAME_BYTES_MAX - 1_024;
 /** Longest error message put in an error reply. */

@@ -18,8 +18,11 @@ import { KeyringError } from './keyring-error.js';
 
 /** AES-256. */
 export const KEY_BYTES = 32;
-/** Format of the sealed bytes; a receiver refuses any other. */
-export const SEAL_VERSION = 1;
+/**
+ * Format of the sealed bytes; a receiver refuses any other. Version 2: the envelope puts the
+ * sealing time at the start of every plaintext (envelope.ts), which version 1 did not.
+ */
+export const SEAL_VERSION = 2;
 const VERSION_BYTES = 1;
 /** GCM's standard nonce size. */
 const NONCE_BYTES = 12;

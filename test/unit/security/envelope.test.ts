@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Envelope, SEALED_FRESHNESS_MS } from '../../../src/cluster/envelope.js';
+import { Envelope, freshnessWindowMs, SEALED_FRESHNESS_MS } from '../../../src/cluster/envelope.js';
 import { Keyring } from '../../../src/cluster/security/keyring.js';
 
 const NOW_MS = 1_800_000_000_000;
@@ -33,6 +33,18 @@ describe('the envelope', () => {
     expect(openAt(NOW_MS - SEALED_FRESHNESS_MS).ok).toBe(true);
     expect(openAt(NOW_MS + SEALED_FRESHNESS_MS + 1)).toEqual({ ok: false, reason: 'stale' });
     expect(openAt(NOW_MS - SEALED_FRESHNESS_MS - 1)).toEqual({ ok: false, reason: 'stale' });
+  });
+
+  it('keeps the window within a shorter grace period, so no replay outlives a purge', () => {
+    expect(freshnessWindowMs(864_000_000)).toBe(SEALED_FRESHNESS_MS);
+    expect(freshnessWindowMs(30_000)).toBe(30_000);
+    const sealed = envelopeAt({ nowMs: NOW_MS }).seal(Buffer.from('applyBatch'));
+    const openAt = (nowMs: number): ReturnType<Envelope['open']> =>
+      new Envelope('shoal', new Keyring([key]), () => nowMs, freshnessWindowMs(30_000)).open(
+        sealed,
+      );
+    expect(openAt(NOW_MS + 30_000).ok).toBe(true);
+    expect(openAt(NOW_MS + 30_001)).toEqual({ ok: false, reason: 'stale' });
   });
 
   it('drops what another key sealed, or another cluster labelled', () => {

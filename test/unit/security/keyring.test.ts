@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Keyring, SEAL_OVERHEAD_BYTES } from '../../../src/cluster/security/keyring.js';
+import {
+  Keyring,
+  SEAL_OVERHEAD_BYTES,
+  SEAL_VERSION,
+} from '../../../src/cluster/security/keyring.js';
 import {
   KeyringError,
   type KeyringErrorCode,
@@ -86,9 +90,12 @@ describe('keyring', () => {
     expect(keyringCode(() => ring.open(sealed.subarray(0, sealed.length - 1), label))).toBe(
       'DECRYPT_FAILED',
     );
-    const otherVersion = Buffer.from(sealed);
-    otherVersion[0] = 2;
-    expect(keyringCode(() => ring.open(otherVersion, label))).toBe('DECRYPT_FAILED');
+    // Version 1 (sealed plaintexts without their sealing time) and any later one.
+    for (const version of [1, SEAL_VERSION + 1]) {
+      const otherVersion = Buffer.from(sealed);
+      otherVersion[0] = version;
+      expect(keyringCode(() => ring.open(otherVersion, label))).toBe('DECRYPT_FAILED');
+    }
   });
 
   it('seals and opens an empty plaintext', () => {
