@@ -24,6 +24,7 @@ import { HintStore } from './replication/hint-store.js';
 import { HintedHandoff } from './replication/hinted-handoff.js';
 import { refusingHandlers, refusingKv } from './replication/outvoted-guard.js';
 import { SettingsAgreement } from './replication/settings-agreement.js';
+import { RecentDepartures } from './replication/recent-departures.js';
 import { TombstonePolicy } from './replication/tombstone-policy.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
@@ -123,7 +124,10 @@ export class ShoalNode {
     const rpc = new PeerRpcClient(membership.peerEnvelope, {
       localAddress: connectionSource(config.bindAddr),
     });
-    const tombstones = new TombstonePolicy(config.tombstoneGraceMs, membership);
+    const departures = new RecentDepartures(membership);
+    // A leaver's window starts when it leaves, not when a request next needs to know.
+    membership.on('member', () => departures.update());
+    const tombstones = new TombstonePolicy(config.tombstoneGraceMs, membership, departures);
     const kv = new Coordinator({
       store,
       clock: new HybridLogicalClock(config.nodeName, Date.now, undefined, store.clockReservation()),
@@ -133,6 +137,7 @@ export class ShoalNode {
       observer: replicationMetrics(metrics.registry),
       hints,
       tombstones,
+      departures,
     });
     const handoff = new HintedHandoff(hints, membership, rpc, Date.now, tombstones.hintWindowMs);
     const antiEntropy = new AntiEntropy(
@@ -250,19 +255,24 @@ export class ShoalNode {
   private async drainAndClose(): Promise<void> {
     this.draining = true;
     this.logger.info('draining: not ready, telling the cluster we leave');
-    await this.membership.leave();
-    this.logger.info('left the cluster; finishing in-flight requests');
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const deadline = new Promise<void>((resolve) =>
-      setTimeout(resolve, DRAIN_REQUESTS_MS_MAX).unref(),
-    );
-    await Promise.race([closed, deadline]);
-    this.server.closeAllConnections();
-    await this.antiEntropy.stop();
-    await this.handoff.stop();
-    await this.handOff();
-    await this.membership.stop();
+    try {
+      await this.membership.leave();
+      this.logger.info('left the cluster; finishing in-flight requests');
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) =>
+        setTimeout(resolve, DRAIN_REQUESTS_MS_MAX).unref(),
+      );
+      await Promise.race([closed, deadline]);
+      this.server.closeAllConnections();
+      await this.antiEntropy.stop();
+      await this.handoff.stop();
+      await this.handOff();
+    } finally {
+      // The peer port stays open through the hand-off (reads of what this node holds), and must
+      // close whatever happened, or the process would not exit.
+      await this.membership.stop();
+    }
     await this.hints.close();
     await this.store.close();
     this.logger.info('shoal node stopped');

@@ -17,9 +17,8 @@
 // records only once every new owner holds them, so a write acknowledged before the change is
 // found either on a former owner or on the owners. Such a member gets FORMER_READ_TIMEOUT_MS to
 // answer; one that does not (paused, overloaded) is skipped for a while, as a down replica is.
-// A member that left is asked too, for LEFT_HOLDER_MS after this node saw it leave: it hands
-// what it holds to the owners that replace it only after its leave has spread, and answers reads
-// of it until it exits.
+// A member that left lately is asked too (recent-departures.ts): it hands what it holds to the
+// owners that replace it only after its leave has spread, and answers reads of it until it exits.
 
 import type { Consistency } from '../config.js';
 import { ShoalError } from '../errors.js';
@@ -40,7 +39,8 @@ import { compareVersions, type Version } from '../store/version.js';
 import { layoutMembers, ownersByPartition, type Partitioner } from './partitioner.js';
 import { servesSamePartitions, sharesPartitioning } from './settings-agreement.js';
 import { batchItems, PeerBatcher } from './peer-batcher.js';
-import type { PeerCaller } from './peer-rpc.js';
+import { isPeerRpcError, type PeerCaller } from './peer-rpc.js';
+import type { RecentDepartures } from './recent-departures.js';
 import type { TombstonePolicy } from './tombstone-policy.js';
 import { fromWire, toWire, type WireRecord } from './wire-record.js';
 
@@ -58,11 +58,6 @@ export const SPECULATIVE_READ_MS = 50;
  */
 export const FORMER_READ_TIMEOUT_MS = 250;
 export const FORMER_COOL_DOWN_MS = 5_000;
-/**
- * How long a member that left may still hold partitions: its shutdown finishes requests (5 s)
- * and hands off (30 s) within the chart's 60 s grace period.
- */
-export const LEFT_HOLDER_MS = 60_000;
 
 export type ReplicationOp = 'put' | 'get' | 'delete' | 'list';
 export type ReplicationOutcome = 'ok' | 'unavailable';
@@ -93,6 +88,8 @@ export interface CoordinatorParts {
   observer: ReplicationObserver;
   hints: HintSink;
   tombstones: TombstonePolicy;
+  /** Members that left lately, still asked as possible holders of what they had. */
+  departures: RecentDepartures;
   wallClock?: () => number;
 }
 
@@ -114,8 +111,6 @@ export class Coordinator implements KvService {
   private placement: PlacementView | undefined;
   /** When this node first saw each member it holds dead, while it does. */
   private readonly deadSinceMs = new Map<string, number>();
-  /** The same for members that left; those already gone in its first view count as long gone. */
-  private readonly leftSinceMs = new Map<string, number>();
   /** Members that did not answer a read as a former owner, until when they are not asked. */
   private readonly formerCoolDownUntilMs = new Map<string, number>();
 
@@ -127,6 +122,7 @@ export class Coordinator implements KvService {
   private readonly observer: ReplicationObserver;
   private readonly hints: HintSink;
   private readonly tombstones: TombstonePolicy;
+  private readonly departures: RecentDepartures;
   private readonly wallClock: () => number;
   private readonly applies: PeerBatcher;
   private readonly reads: PeerBatcher;
@@ -141,6 +137,7 @@ export class Coordinator implements KvService {
     this.observer = parts.observer;
     this.hints = parts.hints;
     this.tombstones = parts.tombstones;
+    this.departures = parts.departures;
     this.wallClock = parts.wallClock ?? Date.now;
     this.applies = new PeerBatcher(this.rpc, 'applyBatch', REPLICA_TIMEOUT_MS);
     this.reads = new PeerBatcher(this.rpc, 'getBatch', REPLICA_TIMEOUT_MS);
@@ -280,9 +277,7 @@ export class Coordinator implements KvService {
     if (this.placement?.generation === generation) return this.placement;
     const members = this.cluster.members();
     const previous = this.placement;
-    const nowMs = this.wallClock();
-    trackSince(this.deadSinceMs, members, 'dead', nowMs);
-    trackSince(this.leftSinceMs, members, 'left', previous === undefined ? -Infinity : nowMs);
+    trackDeadSince(this.deadSinceMs, members, this.wallClock());
     const inLayout = layoutMembers(members);
     const layout = this.partitioner.layout(inLayout);
     const owners = ownersByPartition(layout, members);
@@ -295,10 +290,7 @@ export class Coordinator implements KvService {
       return moved ? undefined : previous?.formers[p];
     });
     const byName = new Map(members.map((m) => [m.name, m]));
-    const recentlyLeft = [...this.leftSinceMs].filter(
-      ([, since]) => nowMs - since <= LEFT_HOLDER_MS,
-    );
-    const holders = [...inLayout, ...recentlyLeft.map(([name]) => name)];
+    const holders = [...inLayout, ...this.departures.names()];
     this.placement = { generation, owners, formers, holders, byName };
     return this.placement;
   }
@@ -564,8 +556,7 @@ export class Coordinator implements KvService {
       if (coolDown !== undefined && coolDown > now) continue;
       const mayAnswer =
         member.state === 'left'
-          ? now - (this.leftSinceMs.get(name) ?? -Infinity) <= LEFT_HOLDER_MS &&
-            sharesPartitioning(member, this.partitioner.partitions)
+          ? this.departures.has(name) && sharesPartitioning(member, this.partitioner.partitions)
           : servesSamePartitions(member, this.partitioner.partitions);
       if (mayAnswer) out.push(member);
     }
@@ -603,6 +594,10 @@ export class Coordinator implements KvService {
     try {
       reply = await this.formerReads.call(peerAddr(member), key, key.length);
     } catch (err) {
+      // A member that left and now refuses connections has exited: not asked again.
+      if (member.state === 'left' && isPeerRpcError(err) && err.code === 'PEER_UNREACHABLE') {
+        this.departures.exited(member.name);
+      }
       this.formerCoolDownUntilMs.set(member.name, this.wallClock() + FORMER_COOL_DOWN_MS);
       throw err;
     }
@@ -711,14 +706,13 @@ function versionOfRefusal(answer: unknown): Version | undefined {
   return { wallMs: wallMs as number, counter: counter as number, node };
 }
 
-/** Keeps when each member in `state` was first seen so; forgets those no longer in it. */
-function trackSince(
+/** Keeps when each dead member was first seen dead; forgets those no longer dead. */
+function trackDeadSince(
   since: Map<string, number>,
   members: readonly MemberView[],
-  state: MemberView['state'],
   nowMs: number,
 ): void {
-  const inState = new Set(members.filter((m) => m.state === state).map((m) => m.name));
-  for (const name of since.keys()) if (!inState.has(name)) since.delete(name);
-  for (const name of inState) if (!since.has(name)) since.set(name, nowMs);
+  const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
+  for (const name of since.keys()) if (!dead.has(name)) since.delete(name);
+  for (const name of dead) if (!since.has(name)) since.set(name, nowMs);
 }

@@ -10,6 +10,7 @@
 
 import type { ClusterView } from '../cluster/cluster-view.js';
 import type { StoredRecord } from '../store/record.js';
+import type { RecentDepartures } from './recent-departures.js';
 import { HINT_WINDOW_MS } from './hint-store.js';
 
 /** What the purge rule needs to know of membership. */
@@ -27,17 +28,19 @@ export class TombstonePolicy {
   constructor(
     readonly graceMs: number,
     private readonly cluster: PurgeWitness,
+    private readonly departures: Pick<RecentDepartures, 'names'>,
     private readonly wallClock: () => number = Date.now,
   ) {
     this.startedMs = wallClock();
   }
 
   /**
-   * Whether anything may be forgotten now: this node has joined, and every member that has not
-   * left is alive. A member that is down, or one not heard from yet, may hold an old copy of any
-   * partition: a former owner, or one whose partitions moved while it was away. A value it holds
-   * comes back once the delete that replaced it is purged, so nothing is purged until every
-   * member is back.
+   * Whether anything may be forgotten now: this node has joined, every member that has not left
+   * is alive, and none left lately. A member that is down, or one not heard from yet, may hold an
+   * old copy of any partition: a former owner, or one whose partitions moved while it was away.
+   * So may one that left and is still handing its partitions over. A value it holds comes back
+   * once the delete that replaced it is purged, so nothing is purged until every member is back
+   * and every leaver is done.
    *
    * A node that knows no other member may have bootstrapped alone while its peers were out of
    * reach: it forgets nothing until it has been up, alone, for the grace period.
@@ -46,6 +49,7 @@ export class TombstonePolicy {
     if (!this.cluster.joined) return false;
     const members = this.cluster.members();
     if (!members.every((m) => m.state === 'alive' || m.state === 'left')) return false;
+    if (this.departures.names().length > 0) return false;
     const alone = members.every((m) => m.name === this.cluster.selfName);
     return !alone || this.wallClock() - this.startedMs >= this.graceMs;
   }

@@ -9,6 +9,7 @@ import { AntiEntropy, type AntiEntropyObserver } from '../../src/replication/ant
 import { Coordinator, type HintSink } from '../../src/replication/coordinator.js';
 import { Partitioner } from '../../src/replication/partitioner.js';
 import type { PeerCaller } from '../../src/replication/peer-rpc.js';
+import { RecentDepartures } from '../../src/replication/recent-departures.js';
 import { TombstonePolicy, type PurgeWitness } from '../../src/replication/tombstone-policy.js';
 import { HybridLogicalClock } from '../../src/store/hlc.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -83,7 +84,13 @@ export class InProcessCluster {
       },
     };
     const rpc = this.caller(name);
-    const tombstones = new TombstonePolicy(this.tombstoneGraceMs, cluster, this.wallClock);
+    const departures = new RecentDepartures(cluster, this.wallClock);
+    const tombstones = new TombstonePolicy(
+      this.tombstoneGraceMs,
+      cluster,
+      departures,
+      this.wallClock,
+    );
     const events = { repaired: 0, handedOff: 0, droppedAfterHandOff: 0, tombstonesPurged: 0 };
     const coordinator = new Coordinator({
       store,
@@ -94,6 +101,7 @@ export class InProcessCluster {
       observer: { request: () => undefined, readRepair: () => undefined },
       hints: hintSink,
       tombstones,
+      departures,
       wallClock: this.wallClock,
     });
     const antiEntropy = new AntiEntropy(

@@ -272,7 +272,13 @@ export class GossipTransport {
       socket.destroy();
       return;
     }
-    if (reply === undefined || socket.destroyed) return;
+    if (socket.destroyed) return;
+    // Nothing to answer (a channel nobody serves, or membership on a node that has left): the
+    // requester learns at once rather than at its deadline.
+    if (reply === undefined) {
+      socket.destroy();
+      return;
+    }
     if (socket.writableLength > STREAM_UNSENT_REPLY_BYTES_CLOSE) {
       this.handlers.onDrop('stream_refused');
       socket.destroy();

@@ -5,6 +5,7 @@ import { Coordinator, required } from '../../../src/replication/coordinator.js';
 import { fromWire, toWire, type WireRecord } from '../../../src/replication/wire-record.js';
 import { Partitioner } from '../../../src/replication/partitioner.js';
 import { PeerRpcClient } from '../../../src/replication/peer-rpc.js';
+import { RecentDepartures } from '../../../src/replication/recent-departures.js';
 import { TombstonePolicy, type PurgeWitness } from '../../../src/replication/tombstone-policy.js';
 import { HybridLogicalClock } from '../../../src/store/hlc.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -88,6 +89,7 @@ describe('a coordinator on its own', () => {
       members: () => [self],
       forceRemove: () => 'alive',
     };
+    const departures = new RecentDepartures(cluster);
     return new Coordinator({
       store: new MemoryStore(16),
       clock: new HybridLogicalClock('solo'),
@@ -96,7 +98,8 @@ describe('a coordinator on its own', () => {
       rpc: new PeerRpcClient(new Envelope('shoal', undefined)),
       observer,
       hints: { add: () => Promise.resolve(false) },
-      tombstones: new TombstonePolicy(60_000, cluster),
+      tombstones: new TombstonePolicy(60_000, cluster, departures),
+      departures,
     });
   }
 

@@ -325,6 +325,18 @@ describe('a stream request to a peer that trickles its reply', () => {
   });
 });
 
+describe('a stream request the peer has nothing to answer', () => {
+  it('fails as closed at once, not at its deadline', async () => {
+    // This peer serves the replication channel only, as a node that has left serves no longer
+    // membership.
+    const server = await startPeer({});
+    const { transport } = await startPeer({});
+    await expect(
+      transport.request(server.addr, StreamChannel.membership, Buffer.from([1]), 60_000),
+    ).rejects.toThrow(/closed before a reply/);
+  });
+});
+
 describe('an inbound connection that trickles its first frame', () => {
   it('is closed at the first-frame deadline, while one that sent a frame stays open', async () => {
     const drops: string[] = [];

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { MemberStateName } from '../../../src/cluster/wire/messages.js';
+import { LEFT_HOLDER_MS, RecentDepartures } from '../../../src/replication/recent-departures.js';
 import { TombstonePolicy, type PurgeWitness } from '../../../src/replication/tombstone-policy.js';
 import type { StoredRecord } from '../../../src/store/record.js';
 import { testMember } from '../../support/in-process-cluster.js';
@@ -11,15 +12,31 @@ const GRACE_MS = 1_000;
 const NOW_MS = 1_000_000;
 
 /** Membership as seen from n1: joined or not, and the states of the members it knows. */
-function witness(states: Record<string, MemberStateName>, joined = true): PurgeWitness {
+function witness(
+  states: Record<string, MemberStateName>,
+  joined = true,
+): PurgeWitness & { generation: number } {
   return {
     selfName: 'n1',
     joined,
+    generation: 0,
     members: () => Object.entries(states).map(([name, state]) => testMember(name, state)),
   };
 }
 
-const policy = new TombstonePolicy(GRACE_MS, witness({ n1: 'alive', n2: 'alive' }), () => NOW_MS);
+function policyOf(
+  cluster: PurgeWitness & { generation: number },
+  wallClock: () => number = () => NOW_MS,
+): TombstonePolicy {
+  return new TombstonePolicy(
+    GRACE_MS,
+    cluster,
+    new RecentDepartures(cluster, wallClock),
+    wallClock,
+  );
+}
+
+const policy = policyOf(witness({ n1: 'alive', n2: 'alive' }));
 
 function record(overrides: Partial<StoredRecord>, wallMs = NOW_MS - 10 * GRACE_MS): StoredRecord {
   return {
@@ -52,8 +69,8 @@ describe('what may be forgotten', () => {
 });
 
 describe('when anything may be purged', () => {
-  const allowed = (cluster: PurgeWitness): boolean =>
-    new TombstonePolicy(GRACE_MS, cluster, () => NOW_MS).purgesAllowed();
+  const allowed = (cluster: PurgeWitness & { generation: number }): boolean =>
+    policyOf(cluster).purgesAllowed();
 
   it('once joined, while every member that has not left is alive', () => {
     expect(allowed(witness({ n1: 'alive', n2: 'alive', n3: 'left' }))).toBe(true);
@@ -64,11 +81,26 @@ describe('when anything may be purged', () => {
 
   it('on a node that knows only itself, once it has been up for the grace period', () => {
     let nowMs = NOW_MS;
-    const alone = new TombstonePolicy(GRACE_MS, witness({ n1: 'alive' }), () => nowMs);
+    const alone = policyOf(witness({ n1: 'alive' }), () => nowMs);
     expect(alone.purgesAllowed()).toBe(false);
     nowMs += GRACE_MS - 1;
     expect(alone.purgesAllowed()).toBe(false);
     nowMs += 1;
     expect(alone.purgesAllowed()).toBe(true);
+  });
+
+  it('not while a member that left lately may still be handing its partitions over', () => {
+    let nowMs = NOW_MS;
+    const states: Record<string, MemberStateName> = { n1: 'alive', n2: 'alive' };
+    const cluster = witness(states);
+    const leaving = policyOf(cluster, () => nowMs);
+    expect(leaving.purgesAllowed()).toBe(true);
+    states.n2 = 'left';
+    cluster.generation++;
+    expect(leaving.purgesAllowed()).toBe(false);
+    nowMs += LEFT_HOLDER_MS;
+    expect(leaving.purgesAllowed()).toBe(false);
+    nowMs += 1;
+    expect(leaving.purgesAllowed()).toBe(true);
   });
 });
