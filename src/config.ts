@@ -54,7 +54,10 @@ export class ConfigError extends Error {
 /** Upper bound on partitions: partition ids are stored as 16-bit numbers in the key layout. */
 export const PARTITIONS_MAX = 65_536;
 export const REPLICATION_FACTOR_MAX = 15;
-/** LMDB keys are at most 1978 bytes; the partition index prefixes 2 bytes, so keys stay well below. */
+/**
+ * LMDB keys are at most 1978 bytes: the store's indexes add at most 6 bytes to a key (the expiry
+ * index), and hints check their own length (hint-store.ts).
+ */
 export const KEY_BYTES_LIMIT_MAX = 1900;
 /**
  * A record travels between nodes in one peer frame (8 MiB), with its key, content type and

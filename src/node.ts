@@ -24,7 +24,8 @@ import { HintStore } from './replication/hint-store.js';
 import { HintedHandoff } from './replication/hinted-handoff.js';
 import { refusingHandlers, refusingKv } from './replication/outvoted-guard.js';
 import { SettingsAgreement } from './replication/settings-agreement.js';
-import { RecentDepartures } from './replication/recent-departures.js';
+import { freshnessWindowMs, SEALED_FRESHNESS_MS } from './cluster/envelope.js';
+import { LEFT_HOLDER_MS, RecentDepartures } from './replication/recent-departures.js';
 import { TombstonePolicy } from './replication/tombstone-policy.js';
 import { observeMembership } from './observability/cluster-observer.js';
 import type { Logger } from './observability/logger.js';
@@ -70,6 +71,14 @@ export class ShoalNode {
         },
         'starting empty: this node handed its data off longer ago than the tombstone grace ' +
           'period, and deletes made since may have been forgotten; the cluster holds the rest',
+      );
+    }
+    const window = freshnessWindowMs(config.tombstoneGraceMs);
+    if (config.gossipKeys.length > 0 && window < SEALED_FRESHNESS_MS) {
+      logger.warn(
+        { windowMs: window },
+        'sealed peer packets older than the tombstone grace period are dropped as replays: with a ' +
+          'grace period this short, clock skew or a busy peer can make packets miss the window',
       );
     }
     const metrics = new NodeMetrics(() => store.liveKeyCount(Date.now()));
@@ -254,6 +263,9 @@ export class ShoalNode {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
+    // The others ask this node for what it holds, and hold their purges, for LEFT_HOLDER_MS after
+    // they see it leave, which is after this: the hand-off must be over by then.
+    const leaveEndsMs = Date.now() + LEFT_HOLDER_MS;
     this.logger.info('draining: not ready, telling the cluster we leave');
     try {
       await this.membership.leave();
@@ -267,7 +279,7 @@ export class ShoalNode {
       this.server.closeAllConnections();
       await this.antiEntropy.stop();
       await this.handoff.stop();
-      await this.handOff();
+      await this.handOff(leaveEndsMs);
     } finally {
       // The peer port stays open through the hand-off (reads of what this node holds), and must
       // close whatever happened, or the process would not exit.
@@ -278,10 +290,13 @@ export class ShoalNode {
     this.logger.info('shoal node stopped');
   }
 
-  /** Gives what this node holds to the members that take over from it; logs what it did. */
-  private async handOff(): Promise<void> {
+  /**
+   * Gives what this node holds to the members that take over from it, within HAND_OFF_MS_MAX
+   * and by `endsByMs`; logs what it did.
+   */
+  private async handOff(endsByMs: number): Promise<void> {
     const startedMs = Date.now();
-    const deadlineMs = startedMs + HAND_OFF_MS_MAX;
+    const deadlineMs = Math.min(startedMs + HAND_OFF_MS_MAX, endsByMs);
     // Each part on its own: a failing partition hand-off must not keep the hints from leaving.
     // What fails is not lost: the other replicas still hold every acknowledged write, and
     // anti-entropy fills the new owners.

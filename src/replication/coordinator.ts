@@ -594,8 +594,9 @@ export class Coordinator implements KvService {
     try {
       reply = await this.formerReads.call(peerAddr(member), key, key.length);
     } catch (err) {
-      // A member that left and now refuses connections has exited: not asked again.
-      if (member.state === 'left' && isPeerRpcError(err) && err.code === 'PEER_UNREACHABLE') {
+      // A member that left and now refuses connections has exited: not asked again. Any other
+      // failure (a timeout, a reset) may pass while it is still handing over.
+      if (member.state === 'left' && isPeerRpcError(err) && err.refused) {
         this.departures.exited(member.name);
       }
       this.formerCoolDownUntilMs.set(member.name, this.wallClock() + FORMER_COOL_DOWN_MS);

@@ -19,12 +19,15 @@ export class PeerRpcError extends Error {
   readonly code: PeerRpcErrorCode;
   /** For PEER_ERROR: the code the peer put in its error reply. */
   readonly remoteCode: string | undefined;
+  /** For PEER_UNREACHABLE: the peer's address refused the connection (nothing listens there). */
+  readonly refused: boolean;
 
-  constructor(code: PeerRpcErrorCode, message: string, remoteCode?: string) {
+  constructor(code: PeerRpcErrorCode, message: string, remoteCode?: string, refused = false) {
     super(message);
     this.name = 'PeerRpcError';
     this.code = code;
     this.remoteCode = remoteCode;
+    this.refused = refused;
   }
 }
 

@@ -129,7 +129,9 @@ class PeerConnection {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
     });
-    this.socket.on('error', (err) => this.fail('PEER_UNREACHABLE', err.message));
+    this.socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.fail('PEER_UNREACHABLE', err.message, err.code === 'ECONNREFUSED'),
+    );
     this.socket.on('close', () => this.fail('PEER_UNREACHABLE', 'connection closed'));
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
@@ -172,7 +174,7 @@ class PeerConnection {
   }
 
   /** Closes the connection, rejecting whatever is still in flight with `code`. Idempotent. */
-  fail(code: 'PEER_UNREACHABLE' | 'PEER_PROTOCOL', reason: string): void {
+  fail(code: 'PEER_UNREACHABLE' | 'PEER_PROTOCOL', reason: string, refused = false): void {
     if (this.failed) return;
     this.failed = true;
     clearTimeout(this.connectTimer);
@@ -182,7 +184,7 @@ class PeerConnection {
     this.pending.clear();
     for (const p of pending) {
       clearTimeout(p.timer);
-      p.reject(new PeerRpcError(code, `${this.label}: ${reason}`));
+      p.reject(new PeerRpcError(code, `${this.label}: ${reason}`, undefined, refused));
     }
     this.onGone(this);
   }

@@ -22,7 +22,8 @@ export class RecentDepartures {
 
   constructor(
     private readonly cluster: Pick<ClusterView, 'members' | 'generation'>,
-    private readonly wallClock: () => number = Date.now,
+    /** A monotonic clock: a wall clock stepped back would hold purges off for as long. */
+    private readonly clockMs: () => number = () => performance.now(),
   ) {}
 
   /** Members that left within LEFT_HOLDER_MS. */
@@ -50,7 +51,7 @@ export class RecentDepartures {
     const generation = this.cluster.generation;
     if (generation === this.generation) return;
     this.generation = generation;
-    const nowMs = this.wallClock();
+    const nowMs = this.clockMs();
     const states = new Map<string, MemberStateName>();
     for (const member of this.cluster.members()) {
       states.set(member.name, member.state);
@@ -66,6 +67,6 @@ export class RecentDepartures {
 
   private isRecent(name: string): boolean {
     const at = this.leftAtMs.get(name);
-    return at !== undefined && this.wallClock() - at <= LEFT_HOLDER_MS;
+    return at !== undefined && this.clockMs() - at <= LEFT_HOLDER_MS;
   }
 }

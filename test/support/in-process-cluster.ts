@@ -32,6 +32,7 @@ export interface TestNode {
   hints: { target: string; record: StoredRecord }[];
   rpc: PeerCaller;
   events: Record<keyof AntiEntropyObserver, number>;
+  departures: RecentDepartures;
 }
 
 export class InProcessCluster {
@@ -119,7 +120,17 @@ export class InProcessCluster {
       0,
       this.versionsPageMax,
     );
-    const node: TestNode = { name, store, coordinator, antiEntropy, cluster, hints, rpc, events };
+    const node: TestNode = {
+      name,
+      store,
+      coordinator,
+      antiEntropy,
+      cluster,
+      hints,
+      rpc,
+      events,
+      departures,
+    };
     this.nodes.set(name, node);
     return node;
   }
@@ -140,6 +151,8 @@ export class InProcessCluster {
   setState(name: string, state: MemberStateName): void {
     this.states.set(name, state);
     this.generation++;
+    // As a node does on every membership event: a leave is seen when it happens.
+    for (const node of this.nodes.values()) node.departures.update();
   }
 
   members(): MemberView[] {

@@ -189,6 +189,7 @@ describe('PeerRpcClient with PeerRpcServer over the gossip transport', () => {
     const port = await freePort();
     const err = await rejection(client().call({ addr: '127.0.0.1', port }, 'double', 1));
     expect(err.code).toBe('PEER_UNREACHABLE');
+    expect(err.refused).toBe(true);
   });
 
   it('rejects in-flight calls when the server dies, and reconnects once it is back', async () => {
@@ -209,7 +210,11 @@ describe('PeerRpcClient with PeerRpcServer over the gossip transport', () => {
     ].map(rejection);
     await handlerEntered;
     await stopPeer(peer);
-    for (const err of await Promise.all(inflight)) expect(err.code).toBe('PEER_UNREACHABLE');
+    for (const err of await Promise.all(inflight)) {
+      expect(err.code).toBe('PEER_UNREACHABLE');
+      // Closed under them, not refused: the peer was there.
+      expect(err.refused).toBe(false);
+    }
 
     const down = await rejection(rpc.call(peer.addr, 'double', 3));
     expect(down.code).toBe('PEER_UNREACHABLE');
