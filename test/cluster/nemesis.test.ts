@@ -1,6 +1,7 @@
 // A fault test: five real `shoal serve` processes (encrypted gossip, found through headless-service
 // DNS) take a steady stream of quorum writes while a nemesis, one fault at a time, kills a node
-// (-9) and restarts it on the same data directory, pauses it (SIGSTOP) and resumes it, or, with
+// (-9) and restarts it on the same data directory, stops it (SIGTERM: it leaves and hands off, as
+// a pod being rescheduled does) and starts it again, pauses it (SIGSTOP) and resumes it, or, with
 // iptables, cuts the network around one node or between two nodes and the other three, drops
 // what one node sends to the others (it still hears them), or drops a fifth of all packets
 // between nodes, then heals it. With N=3 and W=2 any single node out
@@ -30,13 +31,14 @@ const GOSSIP_KEY = Buffer.alloc(32, 5).toString('base64');
 const PARTITIONS = 256;
 
 type NetworkAction = 'isolate' | 'split' | 'one-way' | 'lossy';
-type Action = 'kill' | 'pause' | 'long-pause' | NetworkAction;
+type Action = 'kill' | 'leave' | 'pause' | 'long-pause' | NetworkAction;
 /** The faults, one per round, in a random order. */
 const ROUND_ACTIONS: readonly Action[] = [
   'kill',
   'kill',
   'kill',
   'kill',
+  'leave',
   'long-pause',
   'pause',
   'pause',
@@ -76,6 +78,8 @@ const ALIVE_TIMEOUT_MS = 20_000;
 const CONVERGE_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 3_000;
 const START_TIMEOUT_MS = 30_000;
+/** A node on SIGTERM finishes requests, leaves and hands off within the pod grace period. */
+const LEAVE_TIMEOUT_MS = 60_000;
 /** Time for a round's probes of the members' views, at most. */
 const ROUND_PROBES_MS = 10_000;
 
@@ -84,12 +88,15 @@ function worstRoundMs(action: Action): number {
   const faultMs =
     action === 'kill'
       ? FAULT_MAX_MS + START_TIMEOUT_MS
-      : action === 'pause'
-        ? FAULT_MAX_MS
-        : action === 'long-pause'
-          ? LONG_PAUSE_MS
-          : NETWORK_FAULT_MS;
-  const healMs = action === 'kill' || action.endsWith('pause') ? ALIVE_TIMEOUT_MS : HEAL_TIMEOUT_MS;
+      : action === 'leave'
+        ? LEAVE_TIMEOUT_MS + FAULT_MAX_MS + START_TIMEOUT_MS
+        : action === 'pause'
+          ? FAULT_MAX_MS
+          : action === 'long-pause'
+            ? LONG_PAUSE_MS
+            : NETWORK_FAULT_MS;
+  const onNode = action === 'kill' || action === 'leave' || action.endsWith('pause');
+  const healMs = onNode ? ALIVE_TIMEOUT_MS : HEAL_TIMEOUT_MS;
   return faultMs + healMs + SETTLE_MS + ROUND_PROBES_MS;
 }
 
@@ -147,6 +154,7 @@ const unexpected: string[] = [];
 const stats = {
   rounds: 0,
   kills: 0,
+  leaves: 0,
   pauses: 0,
   networkFaults: 0,
   /** Writes sent to a node while it reached no other (none may be acknowledged). */
@@ -424,6 +432,17 @@ async function nemesisRound(round: number, action: Action): Promise<void> {
     log(round, slot.name, `restarting on the same data dir; ${await seenAs(slot)}`);
     slot.proc = await start(slot);
     log(round, slot.name, `ready again (pid ${slot.proc.pid})`);
+  } else if (action === 'leave') {
+    stats.leaves++;
+    log(round, slot.name, `SIGTERM (pid ${proc.pid}), away for ${holdMs} ms once it exits`);
+    slot.proc = undefined;
+    const status = await proc.stop(LEAVE_TIMEOUT_MS);
+    if (status.code !== 0) throw new Error(`${slot.name} exited ${JSON.stringify(status)}`);
+    log(round, slot.name, `left and exited 0; ${await seenAs(slot)}`);
+    await sleep(holdMs);
+    if (tornDown) return;
+    slot.proc = await start(slot);
+    log(round, slot.name, `ready again (pid ${slot.proc.pid})`);
   } else {
     stats.pauses++;
     log(round, slot.name, `SIGSTOP (pid ${proc.pid}) for ${holdMs} ms`);
@@ -505,7 +524,8 @@ function countInversions(): number {
 function report(): string {
   return (
     `nemesis report: seed=${seed} rounds=${stats.rounds}/${ROUNDS} ` +
-    `(kills=${stats.kills} pauses=${stats.pauses} network=${stats.networkFaults}) ` +
+    `(kills=${stats.kills} leaves=${stats.leaves} pauses=${stats.pauses} ` +
+    `network=${stats.networkFaults}) ` +
     `network-heal-ms-max=${stats.healMsMax} sent-to-isolated=${stats.sentToIsolated} ` +
     `writes attempted=${stats.attempted} ` +
     `acknowledged=${stats.acknowledged} unavailable(503)=${stats.unavailable} ` +
@@ -569,7 +589,7 @@ afterAll(async () => {
 
 describe('five nodes under a kill/pause nemesis with a quorum writer', () => {
   it(
-    `keeps taking quorum writes through ${ROUNDS} rounds of kill -9, SIGSTOP and network cuts`,
+    `keeps taking quorum writes through ${ROUNDS} rounds of kill -9, SIGTERM, SIGSTOP and network cuts`,
     async () => {
       onTestFinished(() => {
         halted = true;
