@@ -29,3 +29,11 @@ export interface ClusterView {
   /** Removes a dead or left member for good; refuses members that are alive or suspect. */
   forceRemove(name: string): ForceRemoveOutcome;
 }
+
+/** Where a member takes peer requests: the TCP side of its gossip port. */
+export function peerAddr(member: Pick<MemberView, 'addr' | 'gossipPort'>): {
+  addr: string;
+  port: number;
+} {
+  return { addr: member.addr, port: member.gossipPort };
+}

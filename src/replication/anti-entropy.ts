@@ -14,7 +14,7 @@
 // client traffic. On SIGTERM, `handOff` pushes every partition this node holds to the owners that
 // replace it, before the node exits.
 
-import type { ClusterView, MemberView } from '../cluster/cluster-view.js';
+import { peerAddr, type ClusterView, type MemberView } from '../cluster/cluster-view.js';
 import { EMPTY_DIGEST } from '../store/partition-digests.js';
 import type { StoredRecord } from '../store/record.js';
 import type { Store } from '../store/store.js';
@@ -355,7 +355,7 @@ export class AntiEntropy {
     peer: MemberView,
     direction: 'push' | 'both',
   ): Promise<Exchange> {
-    const to = { addr: peer.addr, port: peer.gossipPort };
+    const to = peerAddr(peer);
     const heldByPeer = new Map<string, Version>();
     const theirDigest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
     const ourDigest = this.store.partitionSummary(partition).digest;
@@ -481,8 +481,7 @@ export class AntiEntropy {
       if (member.state === 'left' || replicaNames.has(member.name)) continue;
       if (!sharesPartitioning(member, this.partitioner.partitions)) continue;
       if (member.state !== 'alive') return false;
-      const to = { addr: member.addr, port: member.gossipPort };
-      const digest = await this.rpc.call(to, 'digest', { partition }, RPC_TIMEOUT_MS);
+      const digest = await this.rpc.call(peerAddr(member), 'digest', { partition }, RPC_TIMEOUT_MS);
       if (digest !== EMPTY_DIGEST) return false;
     }
     return true;

@@ -22,7 +22,7 @@
 
 import type { Consistency } from '../config.js';
 import { ShoalError } from '../errors.js';
-import type { ClusterView, MemberView } from '../cluster/cluster-view.js';
+import { peerAddr, type ClusterView, type MemberView } from '../cluster/cluster-view.js';
 import type {
   KvService,
   ListRequest,
@@ -260,7 +260,11 @@ export class Coordinator implements KvService {
   }
 
   private replicasOf(key: string): MemberView[] {
-    return this.placementView().owners[this.partitionOfKey(key)] ?? [];
+    return this.ownersOf(this.partitionOfKey(key));
+  }
+
+  private ownersOf(partition: number): MemberView[] {
+    return this.placementView().owners[partition] ?? [];
   }
 
   private partitionOfKey(key: string): number {
@@ -451,7 +455,7 @@ export class Coordinator implements KvService {
     op: ReplicationOp,
   ): Promise<StoredRecord | undefined> {
     const partition = this.partitionOfKey(key);
-    const replicas = this.readOrder(this.placementView().owners[partition] ?? []);
+    const replicas = this.readOrder(this.ownersOf(partition));
     const needed = required(consistency, replicas.length);
     return new Promise((resolve, reject) => {
       if (replicas.length === 0) {
@@ -538,7 +542,7 @@ export class Coordinator implements KvService {
     const view = this.placementView();
     let formers = view.formers[partition];
     if (formers === undefined) {
-      const owners = new Set((view.owners[partition] ?? []).map((m) => m.name));
+      const owners = new Set(this.ownersOf(partition).map((m) => m.name));
       formers = new Set(view.holders.filter((name) => !owners.has(name)));
       view.formers[partition] = formers;
     }
@@ -632,10 +636,6 @@ export class Coordinator implements KvService {
       this.applyAt(member, latest).catch(() => undefined);
     }
   }
-}
-
-function peerAddr(member: MemberView): { addr: string; port: number } {
-  return { addr: member.addr, port: member.gossipPort };
 }
 
 function unavailable(needed: number, reached: number, replicas: number): ShoalError {

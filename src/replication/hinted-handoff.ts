@@ -8,7 +8,7 @@
 // the member list is still filling in. Past it, the member was removed for good (DELETE
 // /v1/cluster/members/NAME) and its hints go.
 
-import type { ClusterView } from '../cluster/cluster-view.js';
+import { peerAddr, type ClusterView } from '../cluster/cluster-view.js';
 import { HINT_WINDOW_MS, type Hint, type HintStore } from './hint-store.js';
 import { BackgroundLoop } from '../background-loop.js';
 import { PeerBatcher } from './peer-batcher.js';
@@ -78,7 +78,7 @@ export class HintedHandoff {
           continue;
         }
         if (due.length === 0) continue;
-        const to = { addr: member.addr, port: member.gossipPort };
+        const to = peerAddr(member);
         let failure: unknown;
         const sent = await Promise.all(
           due.map((hint) =>

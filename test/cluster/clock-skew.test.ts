@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/store/partition.js';
 import { compareVersions, parseVersion, type Version } from '../../src/store/version.js';
 import { CLOCK_LEAD_MAX_MS } from '../../src/store/hlc.js';
-import { memberStates, waitUntil } from '../e2e/helpers.js';
 import { shiftedClockEnv } from '../support/faketime.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
@@ -73,13 +72,7 @@ function keyWithOutsider(prefix: string): { key: string; outsider: string } {
 
 beforeAll(async () => {
   nodes.push(...(await cluster.startAll()));
-  await waitUntil('four alive members everywhere', async () => {
-    for (const n of nodes) {
-      const alive = (await memberStates(n.url)).filter((m) => m.state === 'alive');
-      if (alive.length !== names.length) return false;
-    }
-    return true;
-  });
+  await cluster.waitUntilAllAlive();
   const body = (await (await fetch(`${node('skew-1').url}/v1/cluster/partitions`)).json()) as {
     partitions: { id: number; replicas: string[] }[];
   };

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Partitioner } from '../../src/replication/partitioner.js';
 import { partitionOf } from '../../src/store/partition.js';
-import { localPartitions, memberStates, waitUntil } from '../e2e/helpers.js';
+import { localPartitions, waitUntil } from '../e2e/helpers.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
 
@@ -56,13 +56,7 @@ describe('an expired record whose partition moved', () => {
     expect((await kv(node(FIRST), 'PUT', `${key}?consistency=all`, 'old value')).status).toBe(200);
 
     await cluster.start(JOINER);
-    await waitUntil('both members alive on both nodes', async () => {
-      for (const i of [FIRST, JOINER]) {
-        const states = await memberStates(node(i).url);
-        if (states.filter((m) => m.state === 'alive').length !== 2) return false;
-      }
-      return true;
-    });
+    await cluster.waitUntilAllAlive();
     const written = await kv(node(JOINER), 'PUT', `${key}?ttl=1s&consistency=all`, 'brief');
     expect(written.status, await written.text()).toBe(200);
     expect(await keysHeld(node(JOINER), partition)).toBe(1);

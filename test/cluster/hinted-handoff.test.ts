@@ -4,13 +4,7 @@
 // back, after which the replica holds exactly what the others hold.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  gaugeValue,
-  localPartitions,
-  memberStates,
-  sampleValue,
-  waitUntil,
-} from '../e2e/helpers.js';
+import { gaugeValue, localPartitions, sampleValue, waitUntil } from '../e2e/helpers.js';
 import type { ShoalProcess } from '../support/shoal-process.js';
 import { StaticCluster } from '../support/static-cluster.js';
 
@@ -28,13 +22,9 @@ async function digests(n: ShoalProcess): Promise<Map<number, string>> {
   return new Map(partitions.map((p) => [p.id, p.digest]));
 }
 
-async function aliveCount(n: ShoalProcess): Promise<number> {
-  return (await memberStates(n.url)).filter((m) => m.state === 'alive').length;
-}
-
 beforeAll(async () => {
   await cluster.startAll();
-  await waitUntil('three alive members', async () => (await aliveCount(node(0))) === 3);
+  await cluster.waitUntilAllAlive();
 }, 60_000);
 
 afterAll(() => cluster.killAll());

@@ -2,6 +2,7 @@
 // listed), for cluster tests that need no DNS server. Each node keeps its data directory across
 // restarts.
 
+import { memberStates, waitUntil } from '../e2e/helpers.js';
 import { makeTempDir, startShoal, type ShoalProcess } from './shoal-process.js';
 
 const HTTP_PORT = 18_080;
@@ -50,6 +51,18 @@ export class StaticCluster {
     const found = this.running[i];
     if (found === undefined) throw new Error(`node ${i} is not running`);
     return found;
+  }
+
+  /** Waits until every running node sees every node of the cluster alive. */
+  async waitUntilAllAlive(): Promise<void> {
+    await waitUntil(`all ${this.names.length} members alive on every node`, async () => {
+      for (const node of this.running) {
+        if (node === undefined) continue;
+        const alive = (await memberStates(node.url)).filter((m) => m.state === 'alive');
+        if (alive.length !== this.names.length) return false;
+      }
+      return true;
+    });
   }
 
   /** Forgets node `i` once it has exited (killed or stopped by the test). */

@@ -40,6 +40,24 @@ async function read(
   return (await cluster.node(via).coordinator.get(key, consistency))?.value.toString();
 }
 
+/** A live record written by `node` at `wallMs`: text for a string value, bytes for a Buffer. */
+function liveRecord(
+  key: string,
+  value: string | Buffer,
+  wallMs: number,
+  node: string,
+): StoredRecord {
+  const text = typeof value === 'string';
+  return {
+    key,
+    value: text ? Buffer.from(value) : value,
+    contentType: text ? 'text/plain' : 'application/octet-stream',
+    version: { wallMs, counter: 0, node },
+    tombstone: false,
+    expiresAtMs: 0,
+  };
+}
+
 function replicasOfKey(cluster: InProcessCluster, key: string): readonly string[] {
   return cluster.replicasOf(partitionOf(encodeKey(key), TEST_PARTITIONS));
 }
@@ -542,14 +560,7 @@ describe('rebalancing', () => {
     const cluster = new InProcessCluster(NAMES);
     const key = 'skewed';
     // The last write came from a node whose clock runs a minute ahead of this cluster's.
-    const ahead: StoredRecord = {
-      key,
-      value: Buffer.from('from the fast clock'),
-      contentType: 'text/plain',
-      version: { wallMs: Date.now() + 60_000, counter: 0, node: 'fast' },
-      tombstone: false,
-      expiresAtMs: 0,
-    };
+    const ahead = liveRecord(key, 'from the fast clock', Date.now() + 60_000, 'fast');
     for (const name of replicasOfKey(cluster, key)) await cluster.node(name).store.apply(ahead);
 
     // A coordinator that is not a replica has never seen the key: its first version is older.
@@ -588,14 +599,7 @@ describe('rebalancing', () => {
   it('answers fetches and version pages that fit a peer frame, however large values and keys are', async () => {
     const { antiEntropy, store } = new InProcessCluster(NAMES).node('n0');
     const stored = (key: string, value: Buffer): Promise<boolean> =>
-      store.apply({
-        key,
-        value,
-        contentType: 'application/octet-stream',
-        version: { wallMs: 1, counter: 0, node: 'n0' },
-        tombstone: false,
-        expiresAtMs: 0,
-      });
+      store.apply(liveRecord(key, value, 1, 'n0'));
     const handlers = antiEntropy.handlers();
 
     // Ten values of 1 MiB: the reply carries some of them (the rest come on later visits).
@@ -686,14 +690,8 @@ describe('rebalancing', () => {
         keys.push(`hand/${i}`);
     }
     keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const stored = (key: string, wallMs: number, value: string): StoredRecord => ({
-      key,
-      value: Buffer.from(value),
-      contentType: 'text/plain',
-      version: { wallMs, counter: 0, node: 'n2' },
-      tombstone: false,
-      expiresAtMs: 0,
-    });
+    const stored = (key: string, wallMs: number, value: string): StoredRecord =>
+      liveRecord(key, value, wallMs, 'n2');
     expect(cluster.replicasOf(partition)).toContain('n2');
     for (const key of keys) await cluster.node('n2').store.apply(stored(key, 1, 'old'));
     cluster.setState('n2', 'left');
@@ -722,14 +720,7 @@ describe('rebalancing', () => {
     for (let i = 0; keys.length < 48; i++) {
       const key = `large-${i}`;
       if (partitionOf(encodeKey(key), TEST_PARTITIONS) !== partition) continue;
-      await cluster.node('n2').store.apply({
-        key,
-        value: valueOf(key),
-        contentType: 'application/octet-stream',
-        version: { wallMs: Date.now(), counter: 0, node: 'n2' },
-        tombstone: false,
-        expiresAtMs: 0,
-      });
+      await cluster.node('n2').store.apply(liveRecord(key, valueOf(key), Date.now(), 'n2'));
       keys.push(key);
     }
     cluster.setState('n2', 'left');
@@ -765,14 +756,7 @@ describe('rebalancing', () => {
     for (const key of keys) await put(cluster, reader, key, 'old', 'all');
     // The newest writes reached the leaver alone, as when the other replicas were down.
     for (const key of keys) {
-      await cluster.node('n2').store.apply({
-        key,
-        value: Buffer.from('newest'),
-        contentType: 'text/plain',
-        version: { wallMs: Date.now() + 1_000, counter: 0, node: 'n2' },
-        tombstone: false,
-        expiresAtMs: 0,
-      });
+      await cluster.node('n2').store.apply(liveRecord(key, 'newest', Date.now() + 1_000, 'n2'));
     }
     cluster.setState('n2', 'left');
     // At `all`, every owner answers, and read repair sends each the newest value.
@@ -795,14 +779,7 @@ describe('rebalancing', () => {
     for (let i = 0; i < 200 && onlyOnLeaver.length < 10; i++) {
       const key = `solo${i}`;
       if (!replicasOfKey(cluster, key).includes('n2')) continue;
-      await cluster.node('n2').store.apply({
-        key,
-        value: Buffer.from('only here'),
-        contentType: 'text/plain',
-        version: { wallMs: Date.now(), counter: 0, node: 'n2' },
-        tombstone: false,
-        expiresAtMs: 0,
-      });
+      await cluster.node('n2').store.apply(liveRecord(key, 'only here', Date.now(), 'n2'));
       onlyOnLeaver.push(key);
     }
     expect(onlyOnLeaver).toHaveLength(10);
